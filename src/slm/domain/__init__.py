@@ -1,0 +1,1 @@
+"""Pure model and arithmetic: no I/O, no framework imports (stdlib and numpy only)."""

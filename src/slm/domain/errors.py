@@ -1,0 +1,69 @@
+"""The one exception tree of slm.
+
+Edges (CLI, API) map these to exit codes and HTTP statuses; nothing below the edges
+prints or exits.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class SlmError(Exception):
+    """Base of every error slm raises on purpose."""
+
+    exit_code = 2
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One problem found in an input, located as precisely as we can."""
+
+    path: str
+    line: int | None
+    kind: str
+    name: str
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.path}:{self.line}" if self.line is not None else self.path
+        obj = f"{self.kind}/{self.name}" if self.name else (self.kind or "-")
+        field = self.field or "-"
+        return f"{where}: {obj}: {field}: {self.message}"
+
+
+class SpecError(SlmError):
+    """One or more problems in spec files; carries all of them."""
+
+    exit_code = 1
+
+    def __init__(self, problems: list[Problem]):
+        self.problems = sorted(
+            problems, key=lambda p: (p.path, p.line or 0, p.kind, p.name, p.field)
+        )
+        super().__init__("\n".join(str(p) for p in self.problems))
+
+
+class DataError(SlmError):
+    """Measurement data that cannot be used (bad rows, unreadable files)."""
+
+    exit_code = 1
+
+
+class SourceError(SlmError):
+    """A metric source failed to answer."""
+
+    exit_code = 3
+
+
+class NotFoundError(SlmError):
+    """A named object does not exist."""
+
+    exit_code = 4
+
+
+class StoreError(SlmError):
+    """The store could not complete an operation."""
+
+    exit_code = 5

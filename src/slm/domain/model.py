@@ -1,0 +1,209 @@
+"""The domain model: what an SLO *is*, independent of the format it was written in.
+
+Every spec format (OpenSLO v1/v1alpha/v2alpha, Sloth, slm/v1) maps to these frozen
+dataclasses through ``slm.spec.mapper``; every later layer reads only these.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from enum import Enum
+from typing import Any, Literal
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Where an object was defined: file, line and the format it came in."""
+
+    path: str
+    line: int | None = None
+    api_version: str = ""
+    kind: str = ""
+
+
+class BudgetingMethod(str, Enum):
+    OCCURRENCES = "Occurrences"
+    TIMESLICES = "Timeslices"
+    RATIO_TIMESLICES = "RatioTimeslices"
+
+
+class MissingData(str, Enum):
+    """How a bucket or time slice without data counts.
+
+    ``IGNORE`` (the default) leaves it out of both numerator and denominator and lowers the
+    coverage; ``GOOD`` and ``BAD`` count a missing *slice* (Timeslices, RatioTimeslices and
+    threshold metrics) as good or bad. Event counts are never invented: for ratio
+    Occurrences a gap contributes no events whatever the policy, and shows in coverage.
+    """
+
+    IGNORE = "ignore"
+    GOOD = "good"
+    BAD = "bad"
+
+
+Operator = Literal["lt", "lte", "gt", "gte"]
+
+
+@dataclass(frozen=True)
+class Service:
+    name: str
+    display_name: str = ""
+    description: str = ""
+    labels: Mapping[str, str] = field(default_factory=dict)
+    origin: Origin | None = None
+
+
+@dataclass(frozen=True)
+class DataSource:
+    """A named backend (OpenSLO ``DataSource``): ``type`` picks the adapter."""
+
+    name: str
+    type: str
+    connection_details: Mapping[str, Any] = field(default_factory=dict)
+    base_dir: str = "."  # directory of the spec file, for relative paths
+    origin: Origin | None = None
+
+
+@dataclass(frozen=True)
+class MetricQuery:
+    """One metric source as an SLI refers to it.
+
+    ``source`` is the DataSource name (``None`` when the type is given inline),
+    ``source_type`` the adapter type (``File``, ``Prometheus`` ...), ``spec`` the adapter
+    specific part (``{"series": "checkout_good"}`` for files, ``{"query": "..."}`` for
+    Prometheus). ``base_dir`` resolves relative paths of inline file sources.
+    """
+
+    source: str | None
+    source_type: str
+    spec: Mapping[str, Any]
+    base_dir: str = "."
+
+
+@dataclass(frozen=True)
+class RatioMetric:
+    """good/total, bad/total or a raw ratio.
+
+    Exactly one of ``good``, ``bad`` or ``raw`` is set. With ``raw`` the source already
+    returns a ratio per bucket; ``raw_type`` says whether it is the success or failure
+    ratio. ``counter`` says the query returns a cumulative counter rather than counts per
+    bucket (sources turn counters into increases).
+    """
+
+    total: MetricQuery | None
+    good: MetricQuery | None = None
+    bad: MetricQuery | None = None
+    raw: MetricQuery | None = None
+    raw_type: Literal["success", "failure"] | None = None
+    counter: bool = False
+
+
+@dataclass(frozen=True)
+class ThresholdMetric:
+    """A metric whose value per bucket is compared with an objective's ``op``/``value``."""
+
+    metric: MetricQuery
+
+
+@dataclass(frozen=True)
+class Indicator:
+    name: str
+    ratio: RatioMetric | None = None
+    threshold: ThresholdMetric | None = None
+    display_name: str = ""
+    description: str = ""
+    missing_data: MissingData = MissingData.IGNORE
+    origin: Origin | None = None
+
+
+@dataclass(frozen=True)
+class RollingWindow:
+    duration: timedelta
+
+    kind: Literal["rolling"] = "rolling"
+
+
+CalendarUnit = Literal["day", "week", "month", "quarter", "year"]
+
+
+@dataclass(frozen=True)
+class CalendarWindow:
+    """``count`` calendar ``unit``s aligned to ``start`` in the IANA zone ``time_zone``."""
+
+    unit: CalendarUnit
+    count: int
+    start: datetime  # timezone-aware, in ``time_zone``
+    time_zone: str
+
+    kind: Literal["calendar"] = "calendar"
+
+
+Window = RollingWindow | CalendarWindow
+
+
+@dataclass(frozen=True)
+class Objective:
+    """One objective of an SLO. ``target`` is a ratio in (0, 1)."""
+
+    name: str
+    target: float
+    display_name: str = ""
+    op: Operator | None = None
+    value: float | None = None
+    time_slice_target: float | None = None
+    time_slice_window: timedelta | None = None
+    composite_weight: float | None = None
+    indicator: Indicator | None = None  # v2alpha/Sloth: per-objective indicator override
+
+
+@dataclass(frozen=True)
+class AlertWindow:
+    """One row of an alert-window catalogue (multi-window, multi-burn-rate).
+
+    The burn factor is derived, never stored: ``budget_percent`` of the budget consumed
+    over ``long`` means a burn rate of ``budget_percent/100 * period / long``.
+    """
+
+    severity: str  # "page" | "ticket" | user defined
+    long: timedelta
+    short: timedelta
+    budget_percent: float
+
+    def factor(self, period: timedelta) -> float:
+        return (self.budget_percent / 100.0) * (period / self.long)
+
+
+@dataclass(frozen=True)
+class AlertCatalogue:
+    name: str
+    period: timedelta
+    windows: tuple[AlertWindow, ...]
+
+
+@dataclass(frozen=True)
+class AlertPolicyRef:
+    name: str
+
+
+@dataclass(frozen=True)
+class SLO:
+    name: str
+    service: str
+    indicator: Indicator
+    window: Window
+    budgeting_method: BudgetingMethod
+    objectives: tuple[Objective, ...]
+    display_name: str = ""
+    description: str = ""
+    labels: Mapping[str, str] = field(default_factory=dict)
+    annotations: Mapping[str, str] = field(default_factory=dict)
+    alert_policies: tuple[str, ...] = ()
+    # Format-specific details later layers may need (e.g. Sloth's ``alerting`` block for
+    # rule generation), keyed by format: {"sloth": {...}}.
+    extras: Mapping[str, Any] = field(default_factory=dict)
+    origin: Origin | None = None
+
+    def indicator_for(self, objective: Objective) -> Indicator:
+        return objective.indicator or self.indicator

@@ -1,0 +1,45 @@
+"""Ports the services declare; adapters in ``sources/`` and ``store/`` implement them."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Protocol
+
+from slm.domain.model import DataSource, MetricQuery
+from slm.domain.series import Buckets
+
+
+class Clock(Protocol):
+    def now(self) -> datetime: ...
+
+
+class SystemClock:
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+
+class FixedClock:
+    def __init__(self, at: datetime):
+        self.at = at
+
+    def now(self) -> datetime:
+        return self.at
+
+
+class MetricSource(Protocol):
+    """Reads one metric query as buckets on the grid ``[start, end)`` of width ``step``.
+
+    ``start`` and ``end`` are aligned to ``step``. Buckets with no data have
+    ``present=False``. Counter queries (``counter: true``) are returned as increases per
+    bucket. Raises ``slm.domain.errors.SourceError`` or ``DataError`` on failure.
+    """
+
+    def read(
+        self, query: MetricQuery, start: datetime, end: datetime, step: timedelta
+    ) -> Buckets: ...
+
+
+class SourceFactory(Protocol):
+    """Builds the adapter for a DataSource (or for an inline source type)."""
+
+    def for_query(self, query: MetricQuery, datasource: DataSource | None) -> MetricSource: ...

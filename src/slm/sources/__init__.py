@@ -1,0 +1,1 @@
+"""Metric backend adapters implementing ``slm.services.ports.MetricSource``."""
