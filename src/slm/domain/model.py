@@ -23,13 +23,13 @@ class Origin:
     kind: str = ""
 
 
-class BudgetingMethod(str, Enum):
+class BudgetingMethod(str, Enum):  # noqa: UP042 (str() stays "Name.MEMBER")
     OCCURRENCES = "Occurrences"
     TIMESLICES = "Timeslices"
     RATIO_TIMESLICES = "RatioTimeslices"
 
 
-class MissingData(str, Enum):
+class MissingData(str, Enum):  # noqa: UP042
     """How a bucket or time slice without data counts.
 
     ``IGNORE`` (the default) leaves it out of both numerator and denominator and lowers the

@@ -73,3 +73,6 @@ class ObjectiveResult:
     coverage: Coverage
     time_to_exhaustion: timedelta | None
     status: Status
+    # End (exclusive) of what was evaluated: ``at`` floored to the bucket grid (and, for
+    # the time-slice methods, to the last complete slice).
+    window_end: datetime | None = None

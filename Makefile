@@ -1,0 +1,46 @@
+# slm: the two quick-start commands are `make run` and `make test`.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+SLM    := $(VENV)/bin/slm
+STAMP  := $(VENV)/.installed-stamp
+AT     ?= 2026-11-01T00:00:00Z
+
+.PHONY: install run test check lint types bench examples-data clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+examples/data/shop.parquet: examples/generate_data.py | $(STAMP)
+	$(PY) examples/generate_data.py
+
+examples-data: examples/data/shop.parquet
+
+# Until `slm serve` exists: evaluate the bundled example workspace and print the status table.
+run: install examples-data
+	$(SLM) validate examples
+	$(SLM) evaluate examples --at $(AT)
+
+test: install examples-data
+	@scripts/ensure-postgres.sh
+	$(PY) -m pytest -n 2 $(PYTEST_ARGS)
+
+lint: install
+	$(VENV)/bin/ruff check src tests bench examples
+	$(VENV)/bin/ruff format --check src tests bench examples
+
+types: install
+	$(VENV)/bin/mypy
+
+check: lint types test
+
+bench: install
+	$(PY) bench/engine.py
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis .slm

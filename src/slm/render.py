@@ -1,0 +1,77 @@
+"""Terminal rendering of results (Rich). Part of the CLI edge."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from rich.table import Table
+from rich.text import Text
+
+from slm.domain.durations import format_duration
+from slm.domain.model import RollingWindow
+from slm.domain.results import ObjectiveResult
+from slm.services.views import iso
+
+
+def _pct(x: float | None, digits: int = 3) -> str:
+    return "-" if x is None else f"{x * 100:.{digits}f}%"
+
+
+def _burn(x: float | None) -> str:
+    return "-" if x is None else f"{x:.2f}"
+
+
+def _window(r: ObjectiveResult) -> str:
+    w = r.window
+    if isinstance(w, RollingWindow):
+        return f"{format_duration(w.duration)} rolling"
+    return f"{w.count} {w.unit} ({w.time_zone})"
+
+
+def _budget(r: ObjectiveResult) -> Text:
+    ratio = r.error_budget.remaining_ratio
+    if ratio is None:
+        return Text("-")
+    style = "green" if ratio > 0.5 else "yellow" if ratio > 0 else "red bold"
+    return Text(f"{ratio * 100:.1f}%", style=style)
+
+
+def _alerts(r: ObjectiveResult) -> Text:
+    firing = [a for a in r.alerts if a.firing]
+    if not firing:
+        return Text("ok", style="green")
+    names = sorted({f"{a.severity}" for a in firing})
+    style = "red bold" if "page" in names else "yellow"
+    return Text(",".join(names), style=style)
+
+
+def status_table(results: Sequence[ObjectiveResult], at: datetime) -> Table:
+    table = Table(title=f"SLO status at {iso(at)}", title_justify="left")
+    table.add_column("Service")
+    table.add_column("SLO")
+    table.add_column("Objective")
+    table.add_column("Target", justify="right")
+    table.add_column("Window")
+    table.add_column("SLI", justify="right")
+    table.add_column("Budget left", justify="right")
+    table.add_column("Burn 1h", justify="right")
+    table.add_column("Burn 6h", justify="right")
+    table.add_column("Alerts")
+    table.add_column("Coverage", justify="right")
+    for r in results:
+        sli = Text(_pct(r.sli)) if r.status == "ok" else Text("no data", style="dim")
+        table.add_row(
+            r.service,
+            r.slo,
+            r.objective,
+            _pct(r.target, 2),
+            _window(r),
+            sli,
+            _budget(r),
+            _burn(r.burn_rates.get("1h")),
+            _burn(r.burn_rates.get("6h")),
+            _alerts(r),
+            f"{r.coverage.ratio * 100:.1f}%",
+        )
+    return table

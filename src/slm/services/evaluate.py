@@ -1,0 +1,135 @@
+"""Evaluate every SLO objective of a workspace at an instant.
+
+Reads each metric query once for the span every objective of the SLO needs (its window and
+the longest alert window), shapes the buckets into events per objective and hands them to
+the engine. A source that fails affects only the SLOs that use it: they are reported as
+failures beside the results of the rest.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from slm.domain.errors import DataError, SourceError
+from slm.domain.evaluation import evaluate_objective
+from slm.domain.indicators import events_for
+from slm.domain.model import SLO, AlertCatalogue, Indicator, MetricQuery
+from slm.domain.results import ObjectiveResult
+from slm.domain.series import DEFAULT_STEP, Buckets, floor_to_step
+from slm.domain.windows import period_length, window_bounds
+from slm.services.ports import SourceFactory
+from slm.spec.catalogues import default_catalogue
+from slm.spec.workspace import Workspace
+
+
+@dataclass(frozen=True)
+class Failure:
+    slo: str
+    message: str
+
+
+@dataclass
+class EvaluationReport:
+    at: datetime
+    results: list[ObjectiveResult] = field(default_factory=list)
+    failures: list[Failure] = field(default_factory=list)
+
+
+def _roles(indicator: Indicator) -> dict[str, MetricQuery]:
+    if indicator.threshold is not None:
+        return {"metric": indicator.threshold.metric}
+    ratio = indicator.ratio
+    assert ratio is not None
+    candidates = {"good": ratio.good, "bad": ratio.bad, "total": ratio.total, "raw": ratio.raw}
+    return {role: q for role, q in candidates.items() if q is not None}
+
+
+def _query_key(q: MetricQuery) -> str:
+    return json.dumps(
+        [q.source, q.source_type, dict(q.spec), q.base_dir], sort_keys=True, default=str
+    )
+
+
+class _Reader:
+    """Reads queries through the factory, memoising identical (query, span) reads."""
+
+    def __init__(self, ws: Workspace, factory: SourceFactory, step: timedelta):
+        self.ws, self.factory, self.step = ws, factory, step
+        self._memo: dict[tuple[str, datetime, datetime], Buckets] = {}
+
+    def read(self, q: MetricQuery, start: datetime, end: datetime) -> Buckets:
+        key = (_query_key(q), start, end)
+        if key not in self._memo:
+            ds = self.ws.datasources.get(q.source) if q.source else None
+            source = self.factory.for_query(q, ds)
+            self._memo[key] = source.read(q, start, end, self.step)
+        return self._memo[key]
+
+
+def _span(
+    slo: SLO, at: datetime, catalogue: AlertCatalogue, step: timedelta
+) -> tuple[datetime, datetime]:
+    start, end = window_bounds(slo.window, at, step)
+    longest = max((w.long for w in catalogue.windows), default=timedelta())
+    return floor_to_step(min(start, end - longest), step), end
+
+
+def evaluate_slo(
+    slo: SLO,
+    at: datetime,
+    read: Callable[[MetricQuery, datetime, datetime], Buckets],
+    catalogue: AlertCatalogue | None = None,
+    step: timedelta = DEFAULT_STEP,
+) -> list[ObjectiveResult]:
+    cat = catalogue or default_catalogue(period_length(slo.window, at, step))
+    start, end = _span(slo, at, cat, step)
+    results = []
+    for objective in slo.objectives:
+        indicator = slo.indicator_for(objective)
+        buckets = {role: read(q, start, end) for role, q in _roles(indicator).items()}
+        events = events_for(indicator, objective, buckets)
+        results.append(evaluate_objective(slo, objective, events, at, cat))
+    return results
+
+
+def evaluate_workspace(
+    ws: Workspace,
+    at: datetime,
+    factory: SourceFactory,
+    *,
+    catalogue: AlertCatalogue | None = None,
+    names: Iterable[str] | None = None,
+    step: timedelta = DEFAULT_STEP,
+) -> EvaluationReport:
+    """Results for every objective of every SLO (or of ``names``), in name order."""
+    report = EvaluationReport(at=at)
+    reader = _Reader(ws, factory, step)
+    wanted = sorted(ws.slos) if names is None else list(names)
+    for name in wanted:
+        slo = ws.slos[name]
+        try:
+            report.results.extend(evaluate_slo(slo, at, reader.read, catalogue, step))
+        except (SourceError, DataError) as e:
+            report.failures.append(Failure(slo.name, str(e)))
+        except ValueError as e:  # mis-shaped data caught by the engine
+            report.failures.append(Failure(slo.name, f"cannot evaluate: {e}"))
+    return report
+
+
+def queries(ws: Workspace) -> Iterable[MetricQuery]:
+    """Every metric query the workspace's SLOs use."""
+    for slo in ws.slos.values():
+        for objective in slo.objectives:
+            yield from _roles(slo.indicator_for(objective)).values()
+
+
+def source_types(ws: Workspace) -> set[str]:
+    """Lower-cased adapter types the workspace needs (``file``, ``store`` ...)."""
+    types = set()
+    for q in queries(ws):
+        ds = ws.datasources.get(q.source) if q.source else None
+        types.add((ds.type if ds is not None else q.source_type).lower())
+    return types

@@ -1,0 +1,97 @@
+"""A parsed measurement file: rows of (series, timestamp, value), grouped by series.
+
+Timestamps are Unix seconds UTC (``int64``), values ``float64``. Rows are sorted by series
+then timestamp, so one series is a contiguous slice and duplicates are neighbours.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+import numpy as np
+import numpy.typing as npt
+
+from slm.domain.series import Buckets
+from slm.sources.grid import FloatArray, IntArray, to_buckets
+
+MeasurementRow = tuple[str, int, float]
+
+
+@dataclass(frozen=True, eq=False)
+class MeasurementTable:
+    path: str
+    series: tuple[str, ...]
+    offsets: IntArray  # rows of series[i] are [offsets[i], offsets[i + 1])
+    timestamps: IntArray
+    values: FloatArray
+    _index: dict[str, int] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_index", {name: i for i, name in enumerate(self.series)})
+
+    @classmethod
+    def from_columns(
+        cls,
+        path: str,
+        names: Sequence[str],
+        codes: npt.NDArray[np.integer],
+        timestamps: IntArray,
+        values: FloatArray,
+    ) -> MeasurementTable:
+        """Group rows whose series is ``names[codes[i]]``; unused names are dropped."""
+        order_of_names = np.argsort(np.asarray(names, dtype=object), kind="stable")
+        rank = np.empty(len(names), dtype=np.int64)
+        rank[order_of_names] = np.arange(len(names))
+        ranked = rank[codes] if len(names) else np.zeros(0, dtype=np.int64)
+        order = np.lexsort((timestamps, ranked))
+        ranked = ranked[order]
+        counts = np.bincount(ranked, minlength=len(names))
+        used = counts > 0
+        sorted_names = [names[i] for i in order_of_names]
+        offsets = np.concatenate(([0], np.cumsum(counts[used]))).astype(np.int64)
+        return cls(
+            path=path,
+            series=tuple(n for n, u in zip(sorted_names, used, strict=True) if u),
+            offsets=offsets,
+            timestamps=timestamps[order].astype(np.int64, copy=False),
+            values=values[order].astype(np.float64, copy=False),
+        )
+
+    def __len__(self) -> int:
+        return len(self.timestamps)
+
+    def __contains__(self, series: object) -> bool:
+        return series in self._index
+
+    def rows_of(self, series: str) -> tuple[IntArray, FloatArray]:
+        """Timestamps and values of one series (empty arrays when it is not in the file)."""
+        i = self._index.get(series)
+        if i is None:
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float64)
+        lo, hi = int(self.offsets[i]), int(self.offsets[i + 1])
+        return self.timestamps[lo:hi], self.values[lo:hi]
+
+    def buckets(self, series: str, start: datetime, end: datetime, step: timedelta) -> Buckets:
+        ts, values = self.rows_of(series)
+        return to_buckets(ts, values, start, end, step)
+
+    def aggregated_rows(self) -> Iterator[MeasurementRow]:
+        """One row per (series, timestamp), duplicates summed, in series/time order."""
+        if len(self) == 0:
+            return
+        codes = np.repeat(np.arange(len(self.series)), np.diff(self.offsets))
+        first = np.ones(len(self), dtype=np.bool_)
+        first[1:] = (codes[1:] != codes[:-1]) | (self.timestamps[1:] != self.timestamps[:-1])
+        starts = np.flatnonzero(first)
+        sums = np.add.reduceat(self.values, starts)
+        names = [self.series[c] for c in codes[starts].tolist()]
+        yield from zip(names, self.timestamps[starts].tolist(), sums.tolist(), strict=True)
+
+    def count_aggregated(self) -> int:
+        if len(self) == 0:
+            return 0
+        codes = np.repeat(np.arange(len(self.series)), np.diff(self.offsets))
+        same = (codes[1:] == codes[:-1]) & (self.timestamps[1:] == self.timestamps[:-1])
+        return len(self) - int(same.sum())

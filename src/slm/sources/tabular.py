@@ -1,0 +1,273 @@
+"""CSV and Parquet measurement files with the columns ``timestamp``, ``series``, ``value``.
+
+``value`` is the number of events in the bucket that starts at ``timestamp`` (or, for a
+threshold metric, the metric's value in that bucket). ``timestamp`` is RFC 3339 with an
+offset (``2026-10-01T00:00:00+02:00``, ``...Z``) or Unix seconds (integer or float), in
+any mix; Parquet may also use a time-zone-aware timestamp column. Everything is normalised
+to Unix seconds UTC (fractions of a second are floored).
+
+Parsing is vectorised (pyarrow, numpy). When a column does not convert, the first bad row
+is found afterwards (by bisection) and reported as ``DataError`` naming the file, the row
+(the line number for CSV) and the column. Other columns are ignored.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pa_csv
+import pyarrow.parquet as pq
+
+from slm.domain.errors import DataError
+from slm.sources.grid import IntArray
+from slm.sources.table import MeasurementTable
+
+COLUMNS = ("timestamp", "series", "value")
+TabularFormat = Literal["csv", "parquet"]
+
+_NUMBER = r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$"
+_PARQUET_MAGIC = b"PAR1"
+
+
+@dataclass(frozen=True)
+class _Bad:
+    """The first bad row of a column (0-based data row) and what is wrong with it."""
+
+    row: int
+    message: str
+
+
+def tabular_format(path: Path) -> TabularFormat | None:
+    """``csv`` or ``parquet`` from the suffix, else from the Parquet magic bytes."""
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
+        return "csv"
+    if suffix in (".parquet", ".pq"):
+        return "parquet"
+    try:
+        with path.open("rb") as f:
+            return "parquet" if f.read(4) == _PARQUET_MAGIC else None
+    except OSError:
+        return None
+
+
+def read_tabular(path: Path, fmt: TabularFormat | None = None) -> MeasurementTable:
+    """Parse a CSV or Parquet measurement file (format from ``fmt`` or the file)."""
+    fmt = fmt or tabular_format(path) or "csv"
+    return read_parquet(path) if fmt == "parquet" else read_csv(path)
+
+
+def read_csv(path: Path) -> MeasurementTable:
+    options = pa_csv.ConvertOptions(
+        column_types={c: pa.string() for c in COLUMNS},
+        strings_can_be_null=False,
+        quoted_strings_can_be_null=False,
+    )
+    try:
+        table = pa_csv.read_csv(path, convert_options=options)
+    except FileNotFoundError as e:
+        raise DataError(f"{path}: no such file") from e
+    except (OSError, pa.ArrowException) as e:  # CSV syntax, encoding
+        raise DataError(_csv_syntax_error(path, e)) from e
+
+    def where(row: int) -> str:
+        return f"{path}:{_csv_lines(path)[row]}"
+
+    return _to_table(path, table, where)
+
+
+def read_parquet(path: Path) -> MeasurementTable:
+    try:
+        table = pq.read_table(path)
+    except FileNotFoundError as e:
+        raise DataError(f"{path}: no such file") from e
+    except (OSError, pa.ArrowException) as e:
+        raise DataError(f"{path}: not a readable Parquet file: {e}") from e
+
+    def where(row: int) -> str:
+        return f"{path}: row {row + 1}"
+
+    return _to_table(path, table, where)
+
+
+def _to_table(path: Path, table: pa.Table, where: Callable[[int], str]) -> MeasurementTable:
+    missing = [c for c in COLUMNS if c not in table.column_names]
+    if missing:
+        have = ", ".join(table.column_names) or "none"
+        raise DataError(
+            f"{path}: missing column {', '.join(repr(c) for c in missing)} "
+            f"(expected timestamp, series, value; the file has: {have})"
+        )
+    cols = {c: table.column(c).combine_chunks() for c in COLUMNS}
+    results = {
+        "timestamp": _timestamps(cols["timestamp"]),
+        "series": _series(cols["series"]),
+        "value": _values(cols["value"]),
+    }
+    bad = [(r.row, c, r.message) for c, r in results.items() if isinstance(r, _Bad)]
+    if bad:
+        row, column, message = min(bad)
+        raise DataError(f"{where(row)}: column {column!r}: {message}")
+    ts, (names, codes), values = results["timestamp"], results["series"], results["value"]
+    assert isinstance(ts, np.ndarray) and isinstance(values, np.ndarray)
+    return MeasurementTable.from_columns(str(path), names, codes, ts, values)
+
+
+# -- columns ------------------------------------------------------------------------------
+
+
+def _timestamps(col: pa.Array[Any]) -> IntArray | _Bad:
+    kind = col.type
+    if col.null_count:
+        return _Bad(_first_true(col.is_null()), "missing timestamp")
+    if pa.types.is_dictionary(kind):
+        col, kind = col.cast(kind.value_type), kind.value_type
+    if pa.types.is_integer(kind):
+        ints: IntArray = np.asarray(col.cast(pa.int64()).to_numpy(zero_copy_only=False), np.int64)
+        return ints
+    if pa.types.is_floating(kind) or pa.types.is_decimal(kind):
+        return _float_seconds(col.cast(pa.float64()).to_numpy(zero_copy_only=False), col)
+    if pa.types.is_timestamp(kind):
+        if kind.tz is None:
+            return _Bad(0, "timestamp column has no time zone (write it as UTC-aware)")
+        ns = col.cast(pa.timestamp("ns", tz="UTC")).cast(pa.int64())
+        return np.asarray(ns.to_numpy(zero_copy_only=False), dtype=np.int64) // 1_000_000_000
+    if pa.types.is_string(kind) or pa.types.is_large_string(kind):
+        return _string_timestamps(pc.utf8_trim_whitespace(col))
+    return _Bad(0, f"unsupported column type {kind} (use RFC 3339 text or Unix seconds)")
+
+
+def _float_seconds(floats: Any, raw: pa.Array[Any]) -> IntArray | _Bad:
+    seconds = np.asarray(floats, dtype=np.float64)
+    finite = np.isfinite(seconds)
+    if not finite.all():
+        i = int(np.flatnonzero(~finite)[0])
+        return _Bad(i, f"{raw[i].as_py()!r} is not a finite number of seconds")
+    return np.floor(seconds).astype(np.int64)
+
+
+def _string_timestamps(text: pa.Array[Any]) -> IntArray | _Bad:
+    numeric = pc.match_substring_regex(text, _NUMBER)
+    is_num = np.asarray(numeric.to_numpy(zero_copy_only=False), dtype=np.bool_)
+    out = np.empty(len(text), dtype=np.int64)
+    if is_num.any():
+        seconds = _float_seconds(
+            pc.filter(text, numeric).cast(pa.float64()).to_numpy(zero_copy_only=False),
+            pc.filter(text, numeric),
+        )
+        if isinstance(seconds, _Bad):
+            return _Bad(int(np.flatnonzero(is_num)[seconds.row]), seconds.message)
+        out[is_num] = seconds
+    if not is_num.all():
+        rfc = pc.filter(text, pc.invert(numeric))
+        utc = pa.timestamp("ns", tz="UTC")
+        try:
+            ns = rfc.cast(utc).cast(pa.int64()).to_numpy(zero_copy_only=False)
+        except pa.ArrowInvalid:
+            k = _first_failure(rfc, lambda a: a.cast(utc))
+            return _Bad(
+                int(np.flatnonzero(~is_num)[k]),
+                f"{rfc[k].as_py()!r} is not an RFC 3339 timestamp with an offset "
+                "(like 2026-10-01T00:00:00+02:00) or Unix seconds",
+            )
+        out[~is_num] = np.asarray(ns, dtype=np.int64) // 1_000_000_000
+    return out
+
+
+def _series(col: pa.Array[Any]) -> tuple[list[str], Any] | _Bad:
+    kind = col.type
+    if pa.types.is_dictionary(kind):
+        col, kind = col.cast(kind.value_type), kind.value_type
+    if not (pa.types.is_string(kind) or pa.types.is_large_string(kind)):
+        return _Bad(0, f"unsupported column type {kind} (series names are text)")
+    if col.null_count:
+        return _Bad(_first_true(col.is_null()), "missing series name")
+    empty = pc.equal(pc.utf8_trim_whitespace(col), pa.scalar(""))
+    if pc.any(empty).as_py():
+        return _Bad(_first_true(empty), "empty series name")
+    encoded = pc.dictionary_encode(col)
+    assert isinstance(encoded, pa.DictionaryArray)
+    names = [str(n) for n in encoded.dictionary.to_pylist()]
+    return names, encoded.indices.to_numpy(zero_copy_only=False)
+
+
+def _values(col: pa.Array[Any]) -> Any:
+    raw, kind = col, col.type
+    if col.null_count:
+        return _Bad(_first_true(col.is_null()), "missing value")
+    if pa.types.is_dictionary(kind):
+        col, kind = col.cast(kind.value_type), kind.value_type
+    if pa.types.is_string(kind) or pa.types.is_large_string(kind):
+        text = pc.utf8_trim_whitespace(col)
+        try:
+            col = text.cast(pa.float64())
+        except pa.ArrowInvalid:
+            k = _first_failure(text, lambda a: a.cast(pa.float64()))
+            return _Bad(k, f"{text[k].as_py()!r} is not a number")
+    elif not (pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_decimal(kind)):
+        return _Bad(0, f"unsupported column type {kind} (values are numbers)")
+    values = np.asarray(col.cast(pa.float64()).to_numpy(zero_copy_only=False), np.float64)
+    bad = ~np.isfinite(values) | (values < 0)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        return _Bad(i, f"{raw[i].as_py()!r} is not a count (a finite number >= 0)")
+    return values
+
+
+# -- finding the bad row --------------------------------------------------------------------
+
+
+def _first_true(mask: pa.Array[Any]) -> int:
+    return int(pc.index(mask, True).as_py())
+
+
+def _first_failure(values: pa.Array[Any], convert: Callable[[pa.Array[Any]], object]) -> int:
+    """Index of the first element ``convert`` rejects, knowing it rejects the whole array."""
+    lo, hi = 0, len(values)  # the first failure is in values[lo:hi]
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        try:
+            convert(values.slice(lo, mid - lo))
+        except pa.ArrowInvalid:
+            hi = mid
+        else:
+            lo = mid
+    return lo
+
+
+def _csv_lines(path: Path) -> list[int]:
+    """The line where each data row starts (pyarrow skips blank lines, so we do too)."""
+    lines: list[int] = []
+    with path.open(newline="", encoding="utf-8", errors="replace") as f:
+        reader = csv.reader(f)
+        previous = 0
+        for row in reader:
+            if row:
+                lines.append(previous + 1)
+            previous = reader.line_num
+    return lines[1:]  # the first row is the header
+
+
+def _csv_syntax_error(path: Path, error: Exception) -> str:
+    """Explain a CSV pyarrow could not split into rows, with the line when we find it."""
+    with path.open(newline="", encoding="utf-8", errors="replace") as f:
+        reader = csv.reader(f)
+        width = None
+        for row in reader:
+            if not row:
+                continue
+            if width is None:
+                width = len(row)
+            elif len(row) != width:
+                return (
+                    f"{path}:{reader.line_num}: expected {width} fields like the header, "
+                    f"found {len(row)}"
+                )
+    return f"{path}: not a readable CSV file: {error}"

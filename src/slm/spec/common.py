@@ -1,0 +1,129 @@
+"""Pieces shared by every spec format: the strict base model, names, durations, labels."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict
+from pydantic.alias_generators import to_camel
+
+_RFC1123 = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+_SHORTHAND = re.compile(r"^[1-9][0-9]*[mhdwMQY]$")
+_SHORTHAND_V2 = re.compile(r"^[1-9][0-9]*[mhdw]$")
+_DURATION = re.compile(r"^(?:[0-9]+(?:ms|s|m|h|d|w))+$")
+
+
+class SpecModel(BaseModel):
+    """Base of every spec model: unknown fields are errors; camelCase keys."""
+
+    model_config = ConfigDict(extra="forbid", alias_generator=to_camel, frozen=True)
+
+
+class SnakeModel(BaseModel):
+    """Base for formats with snake_case keys (Sloth ``prometheus/v1``)."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, frozen=True)
+
+
+def check_name(value: str) -> str:
+    if len(value) > 63:
+        raise ValueError(f"name {value!r} is longer than 63 characters")
+    if not _RFC1123.match(value):
+        raise ValueError(
+            f"invalid name {value!r}: use lowercase letters, digits and '-', "
+            "starting and ending with a letter or digit (RFC 1123)"
+        )
+    return value
+
+
+def check_shorthand(value: str) -> str:
+    if not _SHORTHAND.match(value):
+        raise ValueError(
+            f"invalid duration {value!r} (expected a number followed by m, h, d, w, M, Q or Y)"
+        )
+    return value
+
+
+def check_shorthand_v2(value: str) -> str:
+    if not _SHORTHAND_V2.match(value):
+        raise ValueError(f"invalid duration {value!r} (expected a number followed by m, h, d or w)")
+    return value
+
+
+def check_duration(value: str) -> str:
+    if not _DURATION.match(value):
+        raise ValueError(f"invalid duration {value!r} (expected e.g. 5m, 1h, 28d, 1h30m)")
+    return value
+
+
+def minutes_if_number(value: Any) -> Any:
+    """OpenSLO ``timeSliceWindow`` may be a bare number of minutes."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int | float) and value > 0 and float(value).is_integer():
+        return f"{int(value)}m"
+    return value
+
+
+def scalar_to_str(value: Any) -> Any:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return str(value)
+    return value
+
+
+def check_ratio(value: float) -> float:
+    if not 0 < value < 1:
+        raise ValueError("must be between 0 and 1 (exclusive), e.g. 0.999")
+    return value
+
+
+def check_percent(value: float) -> float:
+    if not 0 < value < 100:
+        raise ValueError("must be between 0 and 100 (exclusive), e.g. 99.9")
+    return value
+
+
+def check_slice_target(value: float) -> float:
+    if not 0 < value <= 1:
+        raise ValueError("must be greater than 0 and at most 1, e.g. 0.95")
+    return value
+
+
+def check_positive(value: float) -> float:
+    if value <= 0:
+        raise ValueError("must be greater than 0")
+    return value
+
+
+Name = Annotated[str, AfterValidator(check_name)]
+Shorthand = Annotated[str, AfterValidator(check_shorthand)]
+ShorthandV2 = Annotated[str, AfterValidator(check_shorthand_v2)]
+Duration = Annotated[str, AfterValidator(check_duration)]
+SliceWindow = Annotated[str, BeforeValidator(minutes_if_number), AfterValidator(check_duration)]
+Ratio = Annotated[float, AfterValidator(check_ratio)]
+Percent = Annotated[float, AfterValidator(check_percent)]
+SliceTarget = Annotated[float, AfterValidator(check_slice_target)]
+Positive = Annotated[float, AfterValidator(check_positive)]
+LabelValue = Annotated[str, BeforeValidator(scalar_to_str)]
+StrMap = dict[str, LabelValue]
+Operator = Literal["lt", "lte", "gt", "gte"]
+BudgetingMethodName = Literal["Occurrences", "Timeslices", "RatioTimeslices"]
+RawType = Literal["success", "failure"]
+Free = dict[str, Any]  # "anything that is valid YAML can be put here"
+
+
+def labels_value(value: Any) -> Any:
+    """OpenSLO v1 label values are a string or a list of strings."""
+    if isinstance(value, list):
+        return [scalar_to_str(v) for v in value]
+    return scalar_to_str(value)
+
+
+V1LabelValue = Annotated[str | list[str], BeforeValidator(labels_value)]
+
+
+def flatten_labels(labels: dict[str, str | list[str]]) -> dict[str, str]:
+    return {k: v if isinstance(v, str) else ",".join(v) for k, v in labels.items()}

@@ -1,0 +1,70 @@
+"""The built-in kinds: every accepted (apiVersion, kind) with its model and mapper."""
+
+from __future__ import annotations
+
+from slm.spec import mapper as mp
+from slm.spec import openslo_v1 as v1
+from slm.spec import openslo_v1alpha as v1a
+from slm.spec import openslo_v2alpha as v2
+from slm.spec import slm_v1, sloth
+from slm.spec.registry import SLOTH_KIND, KindEntry
+
+
+def builtin_entries() -> list[KindEntry]:
+    entries = [
+        KindEntry(v1.API_VERSION, "Service", v1.Service, mp.map_v1_service, "service"),
+        KindEntry(v1.API_VERSION, "DataSource", v1.DataSource, mp.map_v1_datasource, "datasource"),
+        KindEntry(v1.API_VERSION, "SLI", v1.SLI, mp.map_v1_sli, "sli"),
+        KindEntry(v1.API_VERSION, "SLO", v1.SLO, mp.map_v1_slo, "slo"),
+        KindEntry(
+            v1.API_VERSION,
+            "AlertCondition",
+            v1.AlertCondition,
+            mp.map_v1_condition,
+            "alert_condition",
+        ),
+        KindEntry(
+            v1.API_VERSION,
+            "AlertNotificationTarget",
+            v1.AlertNotificationTarget,
+            mp.map_v1_target,
+            "notification_target",
+        ),
+        KindEntry(v1.API_VERSION, "AlertPolicy", v1.AlertPolicy, mp.map_v1_policy, "alert_policy"),
+        KindEntry(v1a.API_VERSION, "Service", v1a.Service, mp.map_v1_service, "service"),
+        KindEntry(v1a.API_VERSION, "SLO", v1a.SLO, mp.map_v1alpha_slo, "slo"),
+        KindEntry(sloth.VERSION, SLOTH_KIND, sloth.Spec, mp.map_sloth_file, "slo"),
+        KindEntry(
+            sloth.K8S_API_VERSION,
+            sloth.K8S_KIND,
+            sloth.PrometheusServiceLevel,
+            mp.map_sloth_k8s,
+            "slo",
+        ),
+        KindEntry(
+            slm_v1.API_VERSION,
+            "AlertWindowCatalogue",
+            slm_v1.AlertWindowCatalogue,
+            mp.map_catalogue,
+            "object",
+        ),
+    ]
+    for version in v2.API_VERSIONS:
+        entries += [
+            KindEntry(version, "Service", v2.Service, mp.map_v1_service, "service"),
+            KindEntry(version, "DataSource", v2.DataSource, mp.map_v1_datasource, "datasource"),
+            KindEntry(version, "SLI", v2.SLI, mp.map_v2_sli, "sli"),
+            KindEntry(version, "SLO", v2.SLO, mp.map_v2_slo, "slo"),
+            KindEntry(
+                version, "AlertCondition", v2.AlertCondition, mp.map_v1_condition, "alert_condition"
+            ),
+            KindEntry(
+                version,
+                "AlertNotificationTarget",
+                v2.AlertNotificationTarget,
+                mp.map_v1_target,
+                "notification_target",
+            ),
+            KindEntry(version, "AlertPolicy", v2.AlertPolicy, mp.map_v1_policy, "alert_policy"),
+        ]
+    return entries

@@ -1,0 +1,223 @@
+"""Load spec files and directories into a ``Workspace``, collecting every problem.
+
+Files are read (directories recursively, ``*.yaml``/``*.yml``), split into documents,
+looked up in the registry, validated by their pydantic model and mapped to domain
+objects. Nothing stops at the first problem: all of them are raised together in one
+``SpecError``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from slm.domain.errors import Problem, SpecError
+from slm.domain.model import SLO, AlertCatalogue, DataSource, Indicator, Service
+from slm.spec.checks import run_checks
+from slm.spec.context import ROLE_LABEL, MapContext
+from slm.spec.problems import SpecObject
+from slm.spec.registry import SLOTH_KIND, KindEntry, Registry, default_registry
+from slm.spec.workspace import (
+    AlertCondition,
+    AlertPolicy,
+    NotificationTarget,
+    RawDocument,
+    Workspace,
+)
+from slm.spec.yamlio import FieldPath, YamlDocument, parse_file
+
+SUFFIXES = (".yaml", ".yml")
+
+
+@dataclass
+class _Item:
+    obj: SpecObject
+    entry: KindEntry
+    model: BaseModel | None = None
+
+
+def load_workspace(paths: Sequence[str | Path], registry: Registry | None = None) -> Workspace:
+    """Load every spec under ``paths``; raise ``SpecError`` listing all problems."""
+    ctx = MapContext()
+    _load_into(ctx, paths, registry or default_registry())
+    if ctx.problems.items:
+        raise SpecError(ctx.problems.items)
+    return ctx.workspace
+
+
+def _load_into(ctx: MapContext, paths: Sequence[str | Path], registry: Registry) -> None:
+    items: list[_Item] = []
+    for path in _files(paths, ctx):
+        items += _read(path, ctx, registry)
+    for item in items:
+        _validate(item, ctx)
+    for item in items:
+        _declare(item, ctx)
+    for item in sorted(items, key=lambda it: it.entry.order):
+        if item.model is not None:
+            _store(ctx, item, item.entry.mapper(item.obj, item.model, ctx))
+    run_checks(ctx)
+
+
+def _files(paths: Sequence[str | Path], ctx: MapContext) -> list[Path]:
+    out: list[Path] = []
+    for p in map(Path, paths):
+        if p.is_dir():
+            out += sorted(f for f in p.rglob("*") if f.is_file() and f.suffix in SUFFIXES)
+        elif p.is_file():
+            out.append(p)
+        else:
+            ctx.problems.add(Problem(str(p), None, "", "", "", "no such file or directory"))
+    return out
+
+
+def _read(path: Path, ctx: MapContext, registry: Registry) -> list[_Item]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        ctx.problems.add(Problem(str(path), None, "", "", "", f"cannot read file: {e}"))
+        return []
+    docs, errors = parse_file(str(path), text)
+    for err in errors:
+        ctx.problems.add(Problem(err.path, err.line, "", "", "", err.message))
+    items: list[_Item] = []
+    for doc in docs:
+        for prefix, data in _objects(doc, ctx):
+            item = _identify(doc, prefix, data, ctx, registry)
+            if item is not None:
+                items.append(item)
+    return items
+
+
+def _objects(doc: YamlDocument, ctx: MapContext) -> list[tuple[FieldPath, dict[str, Any]]]:
+    roots: list[tuple[FieldPath, Any]] = (
+        [((i,), x) for i, x in enumerate(doc.data)]
+        if isinstance(doc.data, list)
+        else [((), doc.data)]
+    )
+    out: list[tuple[FieldPath, dict[str, Any]]] = []
+    for prefix, data in roots:
+        if isinstance(data, dict):
+            out.append((prefix, data))
+        else:
+            line = doc.line_of(prefix)
+            ctx.problems.add(Problem(doc.path, line, "", "", "", "a spec object must be a mapping"))
+    return out
+
+
+def _label_and_name(data: dict[str, Any]) -> tuple[str, str]:
+    if "apiVersion" not in data and "version" in data:
+        return SLOTH_KIND, str(data.get("service") or "")
+    meta = data.get("metadata")
+    name = meta.get("name") if isinstance(meta, dict) else None
+    kind = data.get("kind")
+    return (kind if isinstance(kind, str) else ""), (name if isinstance(name, str) else "")
+
+
+def _identify(
+    doc: YamlDocument, prefix: FieldPath, data: dict[str, Any], ctx: MapContext, registry: Registry
+) -> _Item | None:
+    label, name = _label_and_name(data)
+    obj = SpecObject(doc, prefix, data, label, name)
+    sloth = label == SLOTH_KIND
+    vkey = "version" if sloth else "apiVersion"
+    version = data.get(vkey)
+    if not isinstance(version, str):
+        msg = "required field missing" if version is None else "must be a string"
+        ctx.problems.at(obj, (vkey,), msg)
+        return None
+    if version not in registry.api_versions():
+        known = ", ".join(registry.api_versions())
+        ctx.problems.at(obj, (vkey,), f"unknown {vkey} {version!r} (known: {known})")
+        return None
+    entry = registry.get(version, label)
+    if entry is None:
+        msg = (
+            "required field missing"
+            if "kind" not in data
+            else (
+                f"unknown kind {data.get('kind')!r} for {version} "
+                f"(known: {', '.join(registry.kinds(version))})"
+            )
+        )
+        ctx.problems.at(obj, ("kind",), msg)
+        return None
+    ctx.workspace.documents.append(
+        RawDocument(
+            path=doc.path,
+            line=obj.line,
+            api_version=version,
+            kind=label,
+            name=name,
+            text=doc.text,
+            sha256=doc.sha256,
+        )
+    )
+    return _Item(obj, entry)
+
+
+def _validate(item: _Item, ctx: MapContext) -> None:
+    try:
+        item.model = item.entry.model.model_validate(item.obj.data)
+    except ValidationError as e:
+        ctx.problems.from_validation(item.obj, e)
+
+
+def _names(item: _Item) -> list[tuple[str, FieldPath]]:
+    data = item.obj.data
+    if item.entry.kind == SLOTH_KIND or item.entry.kind == "PrometheusServiceLevel":
+        spec = data if item.entry.kind == SLOTH_KIND else data.get("spec")
+        base: FieldPath = () if item.entry.kind == SLOTH_KIND else ("spec",)
+        if not isinstance(spec, dict) or not isinstance(spec.get("slos"), list):
+            return []
+        service = str(spec.get("service") or "")
+        return [
+            (f"{service}-{slo.get('name')}", (*base, "slos", i, "name"))
+            for i, slo in enumerate(spec["slos"])
+            if isinstance(slo, dict)
+        ]
+    return [(item.obj.name, ("metadata", "name"))] if item.obj.name else []
+
+
+def _declare(item: _Item, ctx: MapContext) -> None:
+    e = item.entry
+    role = e.role if e.role != "object" else f"{e.api_version}/{e.kind}"
+    label = ROLE_LABEL.get(e.role, e.kind)
+    for name, field in _names(item):
+        first = ctx.declare(role, name, item.obj)
+        if first is not None:
+            ctx.problems.add(
+                item.obj.problem(
+                    field,
+                    f"duplicate {label} name {name!r} (first defined at {first.path}:{first.line})",
+                    name=name,
+                )
+            )
+            if e.kind not in (SLOTH_KIND, "PrometheusServiceLevel"):
+                item.model = None  # keep the first definition only
+
+
+def _store(ctx: MapContext, item: _Item, results: list[Any]) -> None:
+    ws = ctx.workspace
+    for r in results:
+        if isinstance(r, SLO):
+            ws.slos[r.name] = r
+        elif isinstance(r, Indicator):
+            ws.slis[r.name] = r
+        elif isinstance(r, Service):
+            ws.services.setdefault(r.name, r)
+        elif isinstance(r, DataSource):
+            ws.datasources[r.name] = r
+        elif isinstance(r, AlertPolicy):
+            ws.alert_policies[r.name] = r
+        elif isinstance(r, AlertCondition):
+            ws.alert_conditions[r.name] = r
+        elif isinstance(r, NotificationTarget):
+            ws.notification_targets[r.name] = r
+        else:
+            name = r.name if isinstance(r, AlertCatalogue) else item.obj.name
+            ws.objects.setdefault(item.entry.key, {})[name] = r

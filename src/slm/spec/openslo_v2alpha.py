@@ -1,0 +1,190 @@
+"""OpenSLO ``openslo.com/v2alpha`` (also accepted as ``openslo/v2alpha``).
+
+Differences from v1: no ``displayName`` in metadata, ``sli``/``sliRef`` instead of
+``indicator``/``indicatorRef`` (also per objective, for composite SLOs), metrics name a
+``dataSourceRef`` or inline ``dataSourceSpec`` directly, durations only m/h/d/w.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import Field
+
+from slm.spec.common import (
+    BudgetingMethodName,
+    Duration,
+    Free,
+    Name,
+    Operator,
+    Percent,
+    Positive,
+    Ratio,
+    RawType,
+    ShorthandV2,
+    SliceTarget,
+    SliceWindow,
+    SpecModel,
+    StrMap,
+)
+
+API_VERSIONS = ("openslo.com/v2alpha", "openslo/v2alpha")
+ApiVersion = Literal["openslo.com/v2alpha", "openslo/v2alpha"]
+
+
+class Metadata(SpecModel):
+    name: Name
+    labels: StrMap = Field(default_factory=dict)
+    annotations: StrMap = Field(default_factory=dict)
+
+
+class DataSourceSpec(SpecModel):
+    description: str | None = Field(default=None, max_length=1050)
+    type: str
+    connection_details: Free = Field(default_factory=dict)
+
+
+class MetricSpec(SpecModel):
+    data_source_ref: str | None = None
+    data_source_spec: DataSourceSpec | None = None
+    spec: Free = Field(default_factory=dict)
+
+
+class RatioMetric(SpecModel):
+    counter: bool = False
+    good: MetricSpec | None = None
+    bad: MetricSpec | None = None
+    total: MetricSpec | None = None
+    raw_type: RawType | None = None
+    raw: MetricSpec | None = None
+
+
+class SLISpec(SpecModel):
+    description: str | None = Field(default=None, max_length=1050)
+    threshold_metric: MetricSpec | None = None
+    ratio_metric: RatioMetric | None = None
+
+
+class InlineSLI(SpecModel):
+    metadata: Metadata
+    spec: SLISpec
+
+
+class Calendar(SpecModel):
+    start_time: str | datetime
+    time_zone: str
+
+
+class TimeWindow(SpecModel):
+    duration: ShorthandV2
+    is_rolling: bool | None = None
+    calendar: Calendar | None = None
+
+
+class Objective(SpecModel):
+    display_name: str | None = None
+    labels: StrMap = Field(default_factory=dict)
+    op: Operator | None = None
+    value: float | None = None
+    target: Ratio | None = None
+    target_percent: Percent | None = None
+    time_slice_target: SliceTarget | None = None
+    time_slice_window: SliceWindow | None = None
+    sli: InlineSLI | None = None
+    sli_ref: str | None = None
+    composite_weight: Positive | None = None
+
+
+class SLOSpec(SpecModel):
+    description: str | None = Field(default=None, max_length=1050)
+    service: str
+    sli: InlineSLI | None = None
+    sli_ref: str | None = None
+    time_window: list[TimeWindow] | None = None
+    budgeting_method: BudgetingMethodName
+    objectives: list[Objective] = Field(min_length=1)
+    alert_policies: list[str] = Field(default_factory=list)
+
+
+class ServiceSpec(SpecModel):
+    description: str | None = Field(default=None, max_length=1050)
+
+
+class ConditionBody(SpecModel):
+    kind: Literal["burnrate"] = "burnrate"
+    op: Operator | None = None
+    threshold: float
+    lookback_window: Duration
+    alert_after: Duration = "0m"
+
+
+class AlertConditionSpec(SpecModel):
+    description: str | None = Field(default=None, max_length=1050)
+    severity: str
+    condition: ConditionBody
+
+
+class ConditionItem(SpecModel):
+    condition_ref: str | None = None
+    kind: Literal["AlertCondition"] | None = None
+    metadata: Metadata | None = None
+    spec: AlertConditionSpec | None = None
+
+
+class TargetItem(SpecModel):
+    target_ref: str
+
+
+class AlertPolicySpec(SpecModel):
+    description: str | None = Field(default=None, max_length=1050)
+    alert_when_no_data: bool = False
+    alert_when_breaching: bool = False
+    alert_when_resolved: bool = False
+    conditions: list[ConditionItem] = Field(min_length=1)
+    notification_targets: list[TargetItem] = Field(default_factory=list)
+
+
+class NotificationTargetSpec(SpecModel):
+    description: str | None = Field(default=None, max_length=1050)
+    target: str
+
+
+class _Object(SpecModel):
+    api_version: ApiVersion
+    metadata: Metadata
+
+
+class Service(_Object):
+    kind: Literal["Service"]
+    spec: ServiceSpec = Field(default_factory=ServiceSpec)
+
+
+class SLI(_Object):
+    kind: Literal["SLI"]
+    spec: SLISpec
+
+
+class SLO(_Object):
+    kind: Literal["SLO"]
+    spec: SLOSpec
+
+
+class DataSource(_Object):
+    kind: Literal["DataSource"]
+    spec: DataSourceSpec
+
+
+class AlertPolicy(_Object):
+    kind: Literal["AlertPolicy"]
+    spec: AlertPolicySpec
+
+
+class AlertCondition(_Object):
+    kind: Literal["AlertCondition"]
+    spec: AlertConditionSpec
+
+
+class AlertNotificationTarget(_Object):
+    kind: Literal["AlertNotificationTarget"]
+    spec: NotificationTargetSpec

@@ -1,0 +1,98 @@
+"""Shared database fixtures: every store test runs on SQLite and on PostgreSQL.
+
+PostgreSQL: one fresh database per test session (``slm_test_<random>``, dropped at the
+end) on ``SLM_TEST_PG_URL`` (default ``postgresql://postgres@127.0.0.1:5432/postgres``),
+and one fresh schema per test inside it (selected through ``search_path``), so every test
+starts from an empty database. When the server does not answer, the PostgreSQL tests fail
+with a clear message under ``CI=true`` and are skipped otherwise (also when
+``SLM_SKIP_PG=1``); ``scripts/ensure-postgres.sh`` starts the local server.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.engine import URL
+
+from slm.store.db import Store, normalise_url, open_store, upgrade
+
+PG_ADMIN_URL = os.environ.get("SLM_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+
+
+def _unavailable(message: str) -> None:
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(f"{message} (CI=true: PostgreSQL tests must run)", pytrace=False)
+    pytest.skip(message)
+
+
+@pytest.fixture(scope="session")
+def pg_database() -> Iterator[URL]:
+    """A fresh PostgreSQL database for this test session, dropped afterwards."""
+    admin_url = normalise_url(PG_ADMIN_URL)
+    shown = admin_url.render_as_string(hide_password=True)
+    if os.environ.get("SLM_SKIP_PG") == "1":
+        _unavailable("SLM_SKIP_PG=1: PostgreSQL tests skipped")
+    admin = sa.create_engine(
+        admin_url, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 5}
+    )
+    name = f"slm_test_{uuid.uuid4().hex[:12]}"
+    try:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    except sa.exc.OperationalError as e:
+        admin.dispose()
+        _unavailable(
+            f"PostgreSQL is not reachable at {shown}: {' '.join(str(e.orig).split())}; "
+            "start it with scripts/ensure-postgres.sh or set SLM_TEST_PG_URL"
+        )
+    try:
+        yield admin_url.set(database=name)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture
+def pg_url(pg_database: URL) -> Iterator[str]:
+    """The session database with a fresh, empty schema first on the search path."""
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    engine = sa.create_engine(pg_database, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        url = pg_database.update_query_dict({"options": f"-csearch_path={schema}"})
+        yield url.render_as_string(hide_password=False)
+    finally:
+        with engine.connect() as conn:
+            conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+        engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The URL of an empty database: a SQLite file, or a fresh PostgreSQL schema."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'store.db'}"
+    url: str = request.getfixturevalue("pg_url")
+    return url
+
+
+@pytest.fixture
+def empty_store(store_url: str, tmp_path: Path) -> Iterator[Store]:
+    """An opened store with no schema (never migrated)."""
+    store = open_store(store_url, tmp_path)
+    yield store
+    store.close()
+
+
+@pytest.fixture
+def store(empty_store: Store) -> Store:
+    """An opened store migrated to the head revision."""
+    upgrade(empty_store)
+    return empty_store
