@@ -1,0 +1,55 @@
+"""The Typer application, shared options and the consoles every command module uses."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+app = typer.Typer(
+    name="slm",
+    help="Service level management: SLOs, error budgets, burn-rate alerts.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+out = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
+
+PathsArg = Annotated[list[Path], typer.Argument(help="Spec files or directories (recursive).")]
+DbOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--db",
+        envvar="SLM_DB_URL",
+        help="Store URL (sqlite:///..., postgresql://...). Default: .slm/slm.db in the workspace.",
+    ),
+]
+WorkspaceOpt = Annotated[
+    Path,
+    typer.Option(
+        "--workspace", envvar="SLM_WORKSPACE", help="Workspace directory for the default store."
+    ),
+]
+
+
+def parse_instant(value: str | None, param: str = "--at") -> datetime:
+    """An RFC 3339 instant with an offset (``Z`` allowed); ``None`` means now."""
+    if value is None:
+        return datetime.now(UTC)
+    text = value.strip()
+    if text.endswith(("Z", "z")):
+        text = text[:-1] + "+00:00"
+    try:
+        t = datetime.fromisoformat(text)
+    except ValueError:
+        raise typer.BadParameter(
+            f"{value!r} is not an RFC 3339 instant (e.g. 2026-11-01T00:00:00Z)", param_hint=param
+        ) from None
+    if t.tzinfo is None:
+        raise typer.BadParameter(f"{value!r} has no UTC offset; add Z or +HH:MM", param_hint=param)
+    return t.astimezone(UTC)

@@ -1,0 +1,44 @@
+"""``slm ingest`` and ``slm db ...``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from slm.cli.app import DbOpt, WorkspaceOpt, app, out
+
+db_app = typer.Typer(
+    help="Manage the store (SQLite by default, PostgreSQL by URL).", no_args_is_help=True
+)
+app.add_typer(db_app, name="db")
+
+
+@app.command()
+def ingest(
+    files: Annotated[list[Path], typer.Argument(help="CSV, Parquet or OpenMetrics files.")],
+    db: DbOpt = None,
+    workspace: WorkspaceOpt = Path("."),
+) -> None:
+    """Load measurements into the store (idempotent, one transaction per file)."""
+    from slm.services.ingest import ingest_file
+    from slm.store.db import open_store
+
+    store = open_store(db, workspace)
+    for f in files:
+        rep = ingest_file(store, f)
+        if rep.skipped_as_duplicate_file:
+            out.print(f"{f}: already loaded, nothing changed")
+        else:
+            out.print(f"{f}: {rep.rows} rows, {len(rep.series)} series, {rep.new_rows} new buckets")
+
+
+@db_app.command("upgrade")
+def db_upgrade(db: DbOpt = None, workspace: WorkspaceOpt = Path(".")) -> None:
+    """Apply the store's migrations up to the newest."""
+    from slm.store.db import open_store, upgrade
+
+    store = open_store(db, workspace)
+    upgrade(store)
+    out.print(f"store {store.url} is at revision {store.revision()}")

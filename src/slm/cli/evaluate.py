@@ -1,0 +1,66 @@
+"""``slm evaluate``."""
+
+from __future__ import annotations
+
+import json
+import sys
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from slm.cli.app import DbOpt, PathsArg, WorkspaceOpt, app, err, out, parse_instant
+
+
+class OutputFormat(StrEnum):
+    table = "table"
+    json = "json"
+
+
+@app.command()
+def evaluate(
+    paths: PathsArg,
+    at: Annotated[
+        str | None, typer.Option("--at", help="Instant (RFC 3339). Default: now.")
+    ] = None,
+    fmt: Annotated[
+        OutputFormat, typer.Option("--format", help="table or json.")
+    ] = OutputFormat.table,
+    catalogue: Annotated[
+        Path | None,
+        typer.Option("--windows", help="Alert-window catalogue (AlertWindowCatalogue YAML)."),
+    ] = None,
+    record: Annotated[
+        bool, typer.Option("--record", help="Store the specs and the results.")
+    ] = False,
+    db: DbOpt = None,
+    workspace: WorkspaceOpt = Path("."),
+) -> None:
+    """Evaluate every SLO objective under PATH at an instant."""
+    from slm.render import status_table
+    from slm.services.evaluate import evaluate_workspace, source_types
+    from slm.services.views import result_view
+    from slm.sources.factory import SourceFactory
+    from slm.spec.catalogues import load_catalogue
+    from slm.spec.loader import load_workspace
+    from slm.store.db import open_store
+
+    instant = parse_instant(at)
+    ws = load_workspace(paths)
+    cat = load_catalogue(catalogue) if catalogue else None
+    store = open_store(db, workspace) if record or "store" in source_types(ws) else None
+    report = evaluate_workspace(ws, instant, SourceFactory(store=store), catalogue=cat)
+    if store is not None and record:
+        from slm.services.record import record_evaluation
+
+        saved = record_evaluation(store, ws, report.results)
+        err.print(f"recorded {saved} results in {store.url}")
+    if fmt is OutputFormat.json:
+        sys.stdout.write(json.dumps([result_view(r) for r in report.results], indent=2) + "\n")
+    else:
+        out.print(status_table(report.results, instant))
+    for failure in report.failures:
+        err.print(f"error: SLO {failure.slo}: {failure.message}", markup=False)
+    if report.failures:
+        raise typer.Exit(3)
