@@ -13,6 +13,7 @@ Run: ``python examples/generate_data.py [--out PATH]``. Same output every run.
 from __future__ import annotations
 
 import argparse
+import os
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -96,7 +97,9 @@ def main() -> None:
     args = parser.parse_args()
     args.out.parent.mkdir(parents=True, exist_ok=True)
     table = generate()
-    pq.write_table(table, args.out, compression="zstd")
+    tmp = args.out.with_name(f".{args.out.name}.{os.getpid()}.tmp")
+    pq.write_table(table, tmp, compression="zstd")
+    os.replace(tmp, args.out)  # atomic: concurrent readers never see half a file
     print(f"wrote {table.num_rows} rows to {args.out}")
 
 

@@ -96,3 +96,20 @@ def store(empty_store: Store) -> Store:
     """An opened store migrated to the head revision."""
     upgrade(empty_store)
     return empty_store
+
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+
+
+@pytest.fixture(scope="session")
+def examples_dir() -> Path:
+    """The bundled example workspace, its data generated (deterministically) if missing."""
+    import subprocess
+    import sys
+
+    data = EXAMPLES / "data" / "shop.parquet"
+    if not data.exists():
+        subprocess.run(
+            [sys.executable, str(EXAMPLES / "generate_data.py"), "--out", str(data)], check=True
+        )
+    return EXAMPLES

@@ -1,0 +1,156 @@
+"""The ``slm`` command end to end, as a user runs it: a real process, real files, real stores."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+CORPUS = ROOT / "tests" / "spec" / "corpus"
+AT = "2026-11-01T00:00:00Z"
+
+
+def slm(
+    *args: str, cwd: Path | None = None, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "slm", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env={**os.environ, **(env or {})},
+        timeout=120,
+    )
+
+
+def test_validate_good_workspace_exits_zero(examples_dir: Path) -> None:
+    r = slm("validate", str(examples_dir))
+    assert r.returncode == 0, r.stderr
+    assert "4 SLOs" in r.stdout
+
+
+def test_validate_reports_every_problem_and_exits_one() -> None:
+    bad = CORPUS / "bad"
+    r = slm("validate", str(bad / "name-rfc1123.yaml"), str(bad / "op-on-ratio.yaml"))
+    assert r.returncode == 1
+    lines = [line for line in r.stderr.splitlines() if line.startswith(str(bad))]
+    expected = [
+        line
+        for name in ("name-rfc1123", "op-on-ratio")
+        for line in (bad / f"{name}.expected").read_text().splitlines()
+        if line.strip()
+    ]
+    assert len(lines) == len(expected)
+    assert "Traceback" not in r.stderr
+    assert r.stderr.strip().endswith("problem(s) in 2 file(s)")
+
+
+def test_evaluate_json_has_the_documented_keys(examples_dir: Path) -> None:
+    r = slm("evaluate", str(examples_dir), "--at", AT, "--format", "json")
+    assert r.returncode == 0, r.stderr
+    results = json.loads(r.stdout)
+    assert len(results) == 5  # four SLOs, one with two objectives
+    for item in results:
+        for key in (
+            "slo", "service", "objective", "target", "window", "at", "good", "total", "sli",
+            "error_budget", "burn_rates", "alerts", "coverage",
+        ):  # fmt: skip
+            assert key in item, key
+        assert set(item["error_budget"]) >= {"total", "consumed", "remaining", "remaining_ratio"}
+        assert item["window"]["kind"] in ("rolling", "calendar")
+        assert item["at"] == AT
+        for alert in item["alerts"]:
+            assert set(alert) >= {"severity", "long_window", "short_window", "factor", "firing"}
+    avail = next(i for i in results if i["slo"] == "checkout-availability")
+    assert list(avail["burn_rates"]) == ["5m", "30m", "1h", "2h", "6h", "1d", "3d", "30d"]
+    assert [a["factor"] for a in avail["alerts"]] == pytest.approx([14.4, 6, 3, 1])
+
+
+def test_evaluate_table_lists_every_objective(examples_dir: Path) -> None:
+    r = slm("evaluate", str(examples_dir), "--at", AT, env={"COLUMNS": "200"})
+    assert r.returncode == 0, r.stderr
+    for slo in ("checkout-availability", "checkout-latency", "checkout-uptime"):
+        assert slo in r.stdout
+    assert r.stdout.count("payments-availability") == 2
+
+
+def test_evaluate_rejects_an_instant_without_offset(examples_dir: Path) -> None:
+    r = slm("evaluate", str(examples_dir), "--at", "2026-11-01T00:00:00")
+    assert r.returncode == 2
+    assert "no UTC offset" in r.stderr
+    assert "Traceback" not in r.stderr
+
+
+def test_missing_data_file_fails_that_slo_only(examples_dir: Path, tmp_path: Path) -> None:
+    ws = tmp_path / "ws"
+    shutil.copytree(examples_dir / "shop", ws / "shop")
+    (ws / "data").mkdir()
+    r = slm("evaluate", str(ws), "--at", AT, "--format", "json")
+    assert r.returncode == 3
+    assert "Traceback" not in r.stderr
+    assert "shop.parquet" in r.stderr
+    assert json.loads(r.stdout) == []
+
+
+def test_convert_sloth_writes_openslo_that_validates(tmp_path: Path) -> None:
+    out = tmp_path / "converted.yaml"
+    r = slm(
+        "convert",
+        str(CORPUS / "good" / "sloth-prometheus-v1.yaml"),
+        "--to",
+        "openslo",
+        "-o",
+        str(out),
+    )
+    assert r.returncode == 0, r.stderr
+    assert "apiVersion: openslo/v1" in out.read_text()
+    v = slm("validate", str(out))
+    assert v.returncode == 0, v.stderr
+
+
+CSV = """timestamp,series,value
+2026-10-01T00:00:00+02:00,api_total,100
+2026-10-01T00:01:00+02:00,api_total,120
+2026-09-30T22:00:00Z,api_good,99
+1790805660,api_good,119
+"""
+
+
+@pytest.mark.parametrize("store_url", ["sqlite", "postgresql"], indirect=True)
+def test_ingest_is_idempotent_and_atomic(store_url: str, tmp_path: Path) -> None:
+    data = tmp_path / "m.csv"
+    data.write_text(CSV)
+    assert slm("db", "upgrade", "--db", store_url).returncode == 0
+    first = slm("ingest", str(data), "--db", store_url)
+    assert first.returncode == 0, first.stderr
+    assert "4 rows, 2 series, 4 new buckets" in first.stdout
+    again = slm("ingest", str(data), "--db", store_url)
+    assert again.returncode == 0
+    assert "already loaded" in again.stdout
+    bad = tmp_path / "bad.csv"
+    bad.write_text(CSV + "2026-10-01T00:02:00Z,api_total,-5\n")
+    r = slm("ingest", str(bad), "--db", store_url)
+    assert r.returncode != 0
+    assert "bad.csv:6" in r.stderr and "value" in r.stderr
+    assert "Traceback" not in r.stderr
+
+
+def test_apply_versions_specs_in_the_default_store(examples_dir: Path, tmp_path: Path) -> None:
+    ws = tmp_path / "ws"
+    shutil.copytree(examples_dir / "shop", ws / "shop")
+    first = slm("apply", "shop", cwd=ws)
+    assert first.returncode == 0, first.stderr
+    assert "SLO/checkout-availability: version 1 (changed)" in first.stdout
+    assert (ws / ".slm" / "slm.db").exists()
+    second = slm("apply", "shop", cwd=ws)
+    assert "SLO/checkout-availability: version 1 (unchanged)" in second.stdout
+    spec = ws / "shop" / "checkout.yaml"
+    spec.write_text(spec.read_text().replace("target: 0.999", "target: 0.9995"))
+    third = slm("apply", "shop", cwd=ws)
+    assert "SLO/checkout-availability: version 2 (changed)" in third.stdout
