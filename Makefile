@@ -21,13 +21,18 @@ examples/data/shop.parquet: examples/generate_data.py | $(STAMP)
 
 examples-data: examples/data/shop.parquet
 
-# Until `slm serve` exists: evaluate the bundled example workspace and print the status table.
+# Serve the bundled example workspace (embedded SQLite in .slm/) on http://$(HOST):$(PORT)/.
+# The example data ends at $(AT), so the evaluation clock replays from there (docs/serve.md).
+HOST ?= 127.0.0.1
+PORT ?= 8080
 run: install examples-data
 	$(SLM) validate examples
-	$(SLM) evaluate examples --at $(AT)
+	@echo "slm: serving the example workspace at http://$(HOST):$(PORT)/api/v1/slos (metrics: /metrics; Ctrl-C stops)"
+	$(SLM) serve examples --host $(HOST) --port $(PORT) --replay-at $(AT) --no-probes
 
 test: install examples-data
 	@scripts/ensure-postgres.sh
+	@scripts/ensure-prometheus.sh
 	$(PY) -m pytest -n 2 $(PYTEST_ARGS)
 
 lint: install
@@ -41,6 +46,7 @@ check: lint types test
 
 bench: install
 	$(PY) bench/engine.py
+	$(PY) bench/rules.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis .slm

@@ -17,9 +17,15 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from hypothesis import HealthCheck, settings
 from sqlalchemy.engine import URL
 
 from slm.store.db import Store, normalise_url, open_store, upgrade
+
+# Property tests check results, not speed: on a loaded 2-core CI machine example generation
+# and single examples can be slow, which says nothing about correctness.
+settings.register_profile("slm", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("slm")
 
 PG_ADMIN_URL = os.environ.get("SLM_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 

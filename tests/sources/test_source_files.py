@@ -128,8 +128,8 @@ def test_file_source_errors(
     [
         pytest.param(
             "Prometheus",
-            "type 'Prometheus' is not supported yet (Prometheus sources",
-            id="prometheus-later",
+            "DataSource/m: spec.connectionDetails.url: required field missing",
+            id="prometheus-without-url",
         ),
         pytest.param(
             "Datadog",

@@ -23,8 +23,8 @@ class HolidaySpec(SpecModel):
     dates: list[str]
 
 
-class Calendar(Envelope):
-    kind: Literal["Calendar"]
+class HolidayList(Envelope):
+    kind: Literal["HolidayList"]
     spec: HolidaySpec
 
 
@@ -35,44 +35,44 @@ class DomainCalendar:
     dates: tuple[str, ...]
 
 
-def map_calendar(obj: SpecObject, m: Calendar, ctx: MapContext) -> list[Any]:
+def map_calendar(obj: SpecObject, m: HolidayList, ctx: MapContext) -> list[Any]:
     return [DomainCalendar(m.metadata.name, m.spec.time_zone, tuple(m.spec.dates))]
 
 
 @pytest.fixture
 def registry() -> Registry:
     reg = Registry(builtin_entries())
-    reg.register(KindEntry("slm/v1", "Calendar", Calendar, map_calendar))
+    reg.register(KindEntry("slm/v1", "HolidayList", HolidayList, map_calendar))
     return reg
 
 
 def test_registered_kind_loads(tmp_path: Path, registry: Registry) -> None:
     f = tmp_path / "cal.yaml"
     f.write_text(
-        "apiVersion: slm/v1\nkind: Calendar\nmetadata:\n  name: de-holidays\n"
+        "apiVersion: slm/v1\nkind: HolidayList\nmetadata:\n  name: de-holidays\n"
         "spec:\n  timeZone: Europe/Berlin\n  dates: ['2026-12-25']\n"
     )
     ws = load_workspace([f], registry)
-    assert ws.objects[("slm/v1", "Calendar")]["de-holidays"] == DomainCalendar(
+    assert ws.objects[("slm/v1", "HolidayList")]["de-holidays"] == DomainCalendar(
         "de-holidays", "Europe/Berlin", ("2026-12-25",)
     )
-    assert ws.documents[0].kind == "Calendar"
+    assert ws.documents[0].kind == "HolidayList"
 
 
 def test_registered_kind_is_validated(tmp_path: Path, registry: Registry) -> None:
     f = tmp_path / "cal.yaml"
-    f.write_text("apiVersion: slm/v1\nkind: Calendar\nmetadata:\n  name: de\nspec:\n  zone: x\n")
+    f.write_text("apiVersion: slm/v1\nkind: HolidayList\nmetadata:\n  name: de\nspec:\n  zone: x\n")
     with pytest.raises(SpecError) as info:
         load_workspace([f], registry)
     assert [str(p) for p in info.value.problems] == [
-        f"{f}:5: Calendar/de: spec.dates: required field missing",
-        f"{f}:5: Calendar/de: spec.timeZone: required field missing",
-        f"{f}:6: Calendar/de: spec.zone: unknown field 'zone'",
+        f"{f}:5: HolidayList/de: spec.dates: required field missing",
+        f"{f}:5: HolidayList/de: spec.timeZone: required field missing",
+        f"{f}:6: HolidayList/de: spec.zone: unknown field 'zone'",
     ]
 
 
 def test_unregistered_kind_is_unknown(tmp_path: Path) -> None:
     f = tmp_path / "cal.yaml"
-    f.write_text("apiVersion: slm/v1\nkind: Calendar\nmetadata:\n  name: de\nspec: {}\n")
-    with pytest.raises(SpecError, match="unknown kind 'Calendar' for slm/v1"):
+    f.write_text("apiVersion: slm/v1\nkind: HolidayList\nmetadata:\n  name: de\nspec: {}\n")
+    with pytest.raises(SpecError, match="unknown kind 'HolidayList' for slm/v1"):
         load_workspace([f])

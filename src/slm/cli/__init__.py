@@ -10,7 +10,24 @@ from __future__ import annotations
 import sys
 
 from slm import __version__
-from slm.cli import data, evaluate, specs  # noqa: F401  (registers the commands)
+from slm.cli import (  # noqa: F401  (registers the commands)
+    alerts,
+    backfill,
+    composite,
+    data,
+    evaluate,
+    incidents,
+    notify,
+    probe,
+    reconcile,
+    report,
+    retention,
+    rules,
+    serve,
+    sla,
+    sla_check,
+    specs,
+)
 from slm.cli.app import app, err, out
 from slm.domain.errors import SlmError, SpecError
 

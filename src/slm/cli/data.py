@@ -17,16 +17,33 @@ app.add_typer(db_app, name="db")
 
 @app.command()
 def ingest(
-    files: Annotated[list[Path], typer.Argument(help="CSV, Parquet or OpenMetrics files.")],
+    files: Annotated[
+        list[Path] | None, typer.Argument(help="CSV, Parquet or OpenMetrics files.")
+    ] = None,
     db: DbOpt = None,
     workspace: WorkspaceOpt = Path("."),
+    batch: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--batch", help="JSON push batch(es) whose counts are added (see docs/api.md)."
+        ),
+    ] = None,
+    idempotency_key: Annotated[
+        str | None, typer.Option("--idempotency-key", help="Key of a single --batch file.")
+    ] = None,
 ) -> None:
-    """Load measurements into the store (idempotent, one transaction per file)."""
+    """Load measurements into the store (idempotent, one transaction per file or batch)."""
     from slm.services.ingest import ingest_file
     from slm.store.db import open_store
 
+    if not files and not batch:
+        raise typer.BadParameter("give measurement files or --batch FILE", param_hint="FILES")
     store = open_store(db, workspace)
-    for f in files:
+    if batch:
+        from slm.cli.serve import ingest_batches
+
+        ingest_batches(store, batch, idempotency_key)
+    for f in files or []:
         rep = ingest_file(store, f)
         if rep.skipped_as_duplicate_file:
             out.print(f"{f}: already loaded, nothing changed")

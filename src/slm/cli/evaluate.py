@@ -12,6 +12,9 @@ import typer
 
 from slm.cli.app import DbOpt, PathsArg, WorkspaceOpt, app, err, out, parse_instant
 
+STORE_BACKED = {"store", "probe"}
+"""Source types that read from slm's own store (ingested series, probe checks)."""
+
 
 class OutputFormat(StrEnum):
     table = "table"
@@ -49,7 +52,8 @@ def evaluate(
     instant = parse_instant(at)
     ws = load_workspace(paths)
     cat = load_catalogue(catalogue) if catalogue else None
-    store = open_store(db, workspace) if record or "store" in source_types(ws) else None
+    needs_store = record or bool(source_types(ws) & STORE_BACKED)
+    store = open_store(db, workspace) if needs_store else None
     report = evaluate_workspace(ws, instant, SourceFactory(store=store), catalogue=cat)
     if store is not None and record:
         from slm.services.record import record_evaluation

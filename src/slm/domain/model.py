@@ -74,12 +74,15 @@ class MetricQuery:
     ``source_type`` the adapter type (``File``, ``Prometheus`` ...), ``spec`` the adapter
     specific part (``{"series": "checkout_good"}`` for files, ``{"query": "..."}`` for
     Prometheus). ``base_dir`` resolves relative paths of inline file sources.
+    ``counter`` is copied from the ratio metric: the query returns a cumulative counter
+    that the source turns into increases per bucket.
     """
 
     source: str | None
     source_type: str
     spec: Mapping[str, Any]
     base_dir: str = "."
+    counter: bool = False
 
 
 @dataclass(frozen=True)

@@ -49,7 +49,7 @@ def _roles(indicator: Indicator) -> dict[str, MetricQuery]:
 
 def _query_key(q: MetricQuery) -> str:
     return json.dumps(
-        [q.source, q.source_type, dict(q.spec), q.base_dir], sort_keys=True, default=str
+        [q.source, q.source_type, dict(q.spec), q.base_dir, q.counter], sort_keys=True, default=str
     )
 
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Hashable, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from slm.domain.model import DataSource, MetricQuery
 from slm.domain.series import Buckets
+from slm.domain.window_totals import WindowPush, WindowTotal
 
 
 class Clock(Protocol):
@@ -37,6 +39,35 @@ class MetricSource(Protocol):
     def read(
         self, query: MetricQuery, start: datetime, end: datetime, step: timedelta
     ) -> Buckets: ...
+
+
+@runtime_checkable
+class WindowSource(Protocol):
+    """Optional second port of a metric source: window sums computed by the backend.
+
+    Windows are ``[end - w, end)`` with ``end`` aligned to the bucket grid. Sources with
+    the same ``pushdown_group`` can answer for each other's queries in one batch.
+    Returns one ``WindowPush`` per query, in order.
+    """
+
+    @property
+    def pushdown_group(self) -> Hashable: ...
+
+    def window_totals(
+        self, queries: Sequence[MetricQuery], end: datetime, windows: Sequence[timedelta]
+    ) -> list[WindowPush]: ...
+
+
+__all__ = [
+    "Clock",
+    "FixedClock",
+    "MetricSource",
+    "SourceFactory",
+    "SystemClock",
+    "WindowPush",
+    "WindowSource",
+    "WindowTotal",
+]
 
 
 class SourceFactory(Protocol):

@@ -14,6 +14,7 @@ from slm.domain.errors import SourceError
 from slm.domain.model import MetricQuery
 from slm.domain.series import Buckets
 from slm.store.db import Store
+from slm.store.retention import RetentionRepository
 
 
 class StoreSource:
@@ -27,5 +28,5 @@ class StoreSource:
                 f"DataSource {query.source or '(inline Store)'}: spec.series must name a "
                 "series loaded with `slm ingest`"
             )
-        with self.store.transaction() as repos:
-            return repos.measurements.read(series, start, end, step)
+        with self.store.transaction() as repos:  # roll-ups where retention removed rows
+            return RetentionRepository(repos.connection).read(series, start, end, step)

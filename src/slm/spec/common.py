@@ -115,6 +115,24 @@ RawType = Literal["success", "failure"]
 Free = dict[str, Any]  # "anything that is valid YAML can be put here"
 
 
+def merge_map_list(value: Any) -> Any:
+    """``connectionDetails`` as a map, or as a list of maps (both appear in OpenSLO examples)."""
+    if not isinstance(value, list):
+        return value
+    merged: dict[str, Any] = {}
+    for i, item in enumerate(value):
+        if not isinstance(item, dict):
+            raise ValueError(f"item {i} of the list is not a map (write key: value)")
+        for key, v in item.items():
+            if key in merged:
+                raise ValueError(f"key {key!r} is given twice")
+            merged[key] = v
+    return merged
+
+
+ConnectionDetails = Annotated[Free, BeforeValidator(merge_map_list)]
+
+
 def labels_value(value: Any) -> Any:
     """OpenSLO v1 label values are a string or a list of strings."""
     if isinstance(value, list):

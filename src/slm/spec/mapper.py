@@ -308,6 +308,7 @@ def _ratio(
     qs = {k: query(obj, (*f, k), m, ctx) for k, m in parts.items() if m is not None}
     if any(q is None for q in qs.values()):
         return None
+    qs = {k: replace(q, counter=r.counter) for k, q in qs.items()}
     return RatioMetric(
         total=qs.get("total"),
         good=qs.get("good"),
@@ -844,10 +845,11 @@ def _v1alpha_indicators(
                 ("spec", "objectives", i, "ratioMetrics"),
                 "not allowed when the indicator has a thresholdMetric",
             )
+        counter = bool(rm.counter or rm.incremental)
         ratio = RatioMetric(
-            total=_v1alpha_query(obj, rm.total),
-            good=_v1alpha_query(obj, rm.good),
-            counter=bool(rm.counter or rm.incremental),
+            total=replace(_v1alpha_query(obj, rm.total), counter=counter),
+            good=replace(_v1alpha_query(obj, rm.good), counter=counter),
+            counter=counter,
         )
         own.append(Indicator(name=f"{name}-{i + 1}", ratio=ratio, origin=origin))
     if slo_ind is None and None in own:
@@ -916,10 +918,9 @@ def sloth_id(service: str, slo: str) -> str:
 def _sloth_indicator(
     obj: SpecObject, f: FieldPath, sid: str, sli: Any, ctx: MapContext
 ) -> Indicator | None:
-    def q(text: str) -> MetricQuery:
-        return MetricQuery(
-            source=None, source_type="Prometheus", spec={"query": text}, base_dir=_dir(obj)
-        )
+    def q(text: str, per_second: bool = False) -> MetricQuery:
+        spec: dict[str, Any] = {"query": text, "perSecond": True} if per_second else {"query": text}
+        return MetricQuery(source=None, source_type="Prometheus", spec=spec, base_dir=_dir(obj))
 
     origin = origin_of(obj, str(obj.data.get("apiVersion") or obj.data.get("version")), "SLI")
     if sli.plugin is not None:
@@ -928,7 +929,9 @@ def _sloth_indicator(
         )
         return None
     if sli.events is not None:
-        ratio = RatioMetric(total=q(sli.events.total_query), bad=q(sli.events.error_query))
+        # Sloth events queries are per-second rates (``rate(...[{{.window}}])``).
+        ev = sli.events
+        ratio = RatioMetric(total=q(ev.total_query, True), bad=q(ev.error_query, True))
     else:
         ratio = RatioMetric(total=None, raw=q(sli.raw.error_ratio_query), raw_type="failure")
     return Indicator(name=sid, ratio=ratio, origin=origin)

@@ -10,6 +10,7 @@ from pydantic import Field, model_validator
 
 from slm.spec.common import (
     BudgetingMethodName,
+    ConnectionDetails,
     Duration,
     Free,
     Name,
@@ -126,7 +127,7 @@ class ServiceSpec(SpecModel):
 class DataSourceSpec(SpecModel):
     description: str | None = Field(default=None, max_length=1050)
     type: str
-    connection_details: Free = Field(default_factory=dict)
+    connection_details: ConnectionDetails = Field(default_factory=dict)
 
 
 class ConditionBody(SpecModel):

@@ -14,6 +14,7 @@ from pydantic import Field
 
 from slm.spec.common import (
     BudgetingMethodName,
+    ConnectionDetails,
     Duration,
     Free,
     Name,
@@ -42,7 +43,7 @@ class Metadata(SpecModel):
 class DataSourceSpec(SpecModel):
     description: str | None = Field(default=None, max_length=1050)
     type: str
-    connection_details: Free = Field(default_factory=dict)
+    connection_details: ConnectionDetails = Field(default_factory=dict)
 
 
 class MetricSpec(SpecModel):

@@ -1,0 +1,214 @@
+"""``slm composite``: designed and measured availability of components, side by side."""
+
+from __future__ import annotations
+
+import json
+import sys
+from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+from rich.table import Table
+from rich.text import Text
+
+from slm.cli.app import DbOpt, PathsArg, WorkspaceOpt, app, err, out, parse_instant
+
+if TYPE_CHECKING:
+    from slm.services.composite import ComponentRow, CompositeReport
+
+
+class CompositeFormat(StrEnum):
+    table = "table"
+    json = "json"
+
+
+def parse_window(value: str) -> Any:
+    from slm.domain.durations import parse_duration
+
+    try:
+        d = parse_duration(value)
+    except ValueError:
+        d = None
+    if d is None or d.total_seconds() <= 0:
+        raise typer.BadParameter(
+            f"{value!r} is not a duration (e.g. 30d, 7d, 12h)", param_hint="--window"
+        )
+    return d
+
+
+@app.command()
+def composite(
+    paths: PathsArg,
+    at: Annotated[
+        str | None, typer.Option("--at", help="Instant (RFC 3339). Default: now.")
+    ] = None,
+    window: Annotated[
+        str, typer.Option("--window", help="Measured over this window ending at --at.")
+    ] = "30d",
+    fmt: Annotated[
+        CompositeFormat, typer.Option("--format", help="table or json.")
+    ] = CompositeFormat.table,
+    db: DbOpt = None,
+    workspace: WorkspaceOpt = Path("."),
+) -> None:
+    """Availability of every Component under PATH: from targets and from measured data."""
+    from slm.services.composite import composite_report
+    from slm.services.evaluate import source_types
+    from slm.sources.factory import SourceFactory
+    from slm.spec.components import components
+    from slm.spec.loader import load_workspace
+    from slm.store.db import open_store
+
+    instant = parse_instant(at)
+    span = parse_window(window)
+    ws = load_workspace(paths)
+    comps = components(ws.objects)
+    if not comps:
+        err.print("error: no Component objects found under the given paths", markup=False)
+        raise typer.Exit(1)
+    store = open_store(db, workspace) if {"store", "probe"} & source_types(ws) else None
+    report = composite_report(ws, comps, instant, SourceFactory(store=store), window=span)
+    if fmt is CompositeFormat.json:
+        sys.stdout.write(json.dumps(report_view(report), indent=2) + "\n")
+    else:
+        out.print(composite_table(report))
+    for failure in report.failures:
+        err.print(f"error: {failure}", markup=False)
+    if report.failures:
+        raise typer.Exit(3)
+
+
+def _pct(x: float | None, digits: int = 4) -> str:
+    return "-" if x is None else f"{x * 100:.{digits}f}%"
+
+
+def _num(x: float | None) -> float | None:
+    import math
+
+    return None if x is None or not math.isfinite(x) else x
+
+
+def row_view(r: ComponentRow) -> dict[str, Any]:
+    c = r.component
+    b = r.budget
+    return {
+        "component": c.name,
+        "display_name": c.display_name,
+        "root": r.root,
+        "tier": c.tier,
+        "party": c.party,
+        "provider": c.provider,
+        "hosting": c.hosting,
+        "operated_by": c.operated_by,
+        "depends_on": list(r.depends_on),
+        "design": {"own": r.design_own, "composite": r.design},
+        "measured": {
+            "own": r.measured_own,
+            "composite": r.measured,
+            "assumed_from_design": list(r.assumed),
+        },
+        "slos": [
+            {
+                "slo": p.slo,
+                "objective": p.objective,
+                "weight": p.weight,
+                "target": p.target,
+                "sli": p.sli,
+            }
+            for p in r.parts
+        ],
+        "error_budget": None
+        if b is None
+        else {
+            "aggregation": b.aggregation,
+            "target": b.target,
+            "value": b.value,
+            "budget": b.error_budget,
+            "burned": _num(b.budget_burned),
+            "remaining": _num(b.budget_remaining),
+            "coverage": b.coverage,
+            "parts": [
+                {
+                    "name": s.name,
+                    "normalized_weight": s.normalized_weight,
+                    "value": s.value,
+                    "burned": _num(s.budget_burned),
+                    "burn_contribution": _num(s.burn_contribution),
+                }
+                for s in b.parts
+            ],
+        },
+    }
+
+
+def report_view(report: CompositeReport) -> dict[str, Any]:
+    from slm.domain.durations import format_duration
+    from slm.services.views import iso
+
+    return {
+        "at": iso(report.at),
+        "window": {
+            "duration": format_duration(report.window),
+            "start": iso(report.at - report.window),
+            "end": iso(report.at),
+        },
+        "components": [row_view(r) for r in report.rows],
+        "failures": report.failures,
+    }
+
+
+def _delta(r: ComponentRow) -> Text:
+    if r.measured is None:
+        return Text("-")
+    style = "green" if r.measured >= r.design else "red bold"
+    return Text(_pct(r.measured), style=style)
+
+
+def _budget(r: ComponentRow) -> Text:
+    b = r.budget
+    if b is None or b.budget_remaining is None:
+        return Text("-")
+    left = b.budget_remaining
+    style = "green" if left > 0.5 else "yellow" if left > 0 else "red bold"
+    return Text(f"{left * 100:.1f}%", style=style)
+
+
+def composite_table(report: CompositeReport) -> Table:
+    from slm.domain.durations import format_duration
+    from slm.services.views import iso
+
+    table = Table(
+        title=(
+            f"Composite availability at {iso(report.at)} "
+            f"(measured over {format_duration(report.window)})"
+        ),
+        title_justify="left",
+    )
+    for name, justify in (
+        ("Component", "left"),
+        ("Party (tier)", "left"),
+        ("Hosting", "left"),
+        ("Design own", "right"),
+        ("Design", "right"),
+        ("Measured own", "right"),
+        ("Measured", "right"),
+        ("Budget left", "right"),
+        ("Unmeasured", "right"),
+    ):
+        table.add_column(name, justify=justify)  # type: ignore[arg-type]
+    for r in report.rows:
+        c = r.component
+        members = len(r.assumed) if r.measured is None else None
+        table.add_row(
+            Text(c.name, style="bold" if r.root else ""),
+            f"{c.party or c.provider} ({c.tier})",
+            c.hosting or "-",
+            _pct(r.design_own),
+            _pct(r.design),
+            _pct(r.measured_own),
+            _delta(r),
+            _budget(r),
+            "all" if members is not None else str(len(r.assumed)),
+        )
+    return table

@@ -1,0 +1,153 @@
+"""``slm rules generate``: Sloth-compatible Prometheus rules from any spec slm reads."""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from datetime import timedelta
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Literal
+
+import typer
+
+from slm.cli.app import PathsArg, app, err
+
+rules_app = typer.Typer(
+    help="Prometheus recording and alerting rules (Sloth conventions).", no_args_is_help=True
+)
+app.add_typer(rules_app, name="rules")
+
+
+class RulesFormat(StrEnum):
+    prometheus = "prometheus"
+    prometheus_operator = "prometheus-operator"
+
+
+class Optimize(StrEnum):
+    none = "none"
+    period = "period"
+    long = "long"
+
+
+_OPTIMIZE: dict[Optimize, Literal["none", "period", "long"]] = {
+    Optimize.none: "none",
+    Optimize.period: "period",
+    Optimize.long: "long",
+}
+
+
+def _labels(values: list[str]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for v in values:
+        key, sep, value = v.partition("=")
+        if not sep or not key:
+            raise typer.BadParameter(f"{v!r} is not KEY=VALUE", param_hint="--label")
+        out[key.strip()] = value
+    return out
+
+
+def _period(value: str | None) -> timedelta | None:
+    from slm.domain.durations import parse_duration
+
+    if value is None:
+        return None
+    try:
+        return parse_duration(value)
+    except ValueError as e:
+        raise typer.BadParameter(str(e), param_hint="--period") from None
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` through a temporary file: all of it or nothing."""
+    directory = path.parent if str(path.parent) else Path(".")
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=directory)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+@rules_app.command("generate")
+def generate(
+    paths: PathsArg,
+    output: Annotated[
+        Path | None, typer.Option("-o", "--output", help="Write here (atomically), not stdout.")
+    ] = None,
+    fmt: Annotated[
+        RulesFormat,
+        typer.Option(
+            "--format",
+            help="prometheus: a rule file; prometheus-operator: PrometheusRule resources.",
+        ),
+    ] = RulesFormat.prometheus,
+    period: Annotated[
+        str | None,
+        typer.Option(
+            "--period",
+            help="SLO period for specs without one (Sloth; OpenSLO calendar windows). Default 30d.",
+        ),
+    ] = None,
+    windows: Annotated[
+        Path | None,
+        typer.Option(
+            "--windows", help="AlertWindowCatalogue file (default: SRE Workbook 30d/28d)."
+        ),
+    ] = None,
+    label: Annotated[
+        list[str] | None,
+        typer.Option("-l", "--label", help="Extra KEY=VALUE label on every recording rule."),
+    ] = None,
+    no_alerts: Annotated[bool, typer.Option("--no-alerts", help="Recording rules only.")] = False,
+    no_recordings: Annotated[
+        bool, typer.Option("--no-recordings", help="Alerting rules only.")
+    ] = False,
+    optimize: Annotated[
+        Optimize,
+        typer.Option(
+            "--optimize",
+            help="Windows computed from the 5m recording: period (Sloth's default), none "
+            "(every window from raw series), long (period and long alert windows).",
+        ),
+    ] = Optimize.period,
+    cheap_long_windows: Annotated[
+        bool, typer.Option("--cheap-long-windows", help="Same as --optimize long.")
+    ] = False,
+) -> None:
+    """Write recording and alerting rules for every SLO with Prometheus metric sources."""
+    from slm.rules.pipeline import RulesRequest, build_rules
+    from slm.spec.catalogues import load_catalogue
+
+    if no_alerts and no_recordings:
+        raise typer.BadParameter(
+            "with --no-recordings too, nothing is left", param_hint="--no-alerts"
+        )
+    if cheap_long_windows and optimize is Optimize.none:
+        raise typer.BadParameter(
+            "--cheap-long-windows contradicts --optimize none", param_hint="--optimize"
+        )
+    req = RulesRequest(
+        paths=paths,
+        format="prometheus-operator" if fmt is RulesFormat.prometheus_operator else "prometheus",
+        period=_period(period),
+        catalogue=load_catalogue(windows) if windows is not None else None,
+        labels=_labels(label or []),
+        alerts=not no_alerts,
+        recordings=not no_recordings,
+        optimize="long" if cheap_long_windows else _OPTIMIZE[optimize],
+    )
+    result = build_rules(req)
+    for note in result.notes:
+        err.print(f"note: {note}", markup=False, highlight=False)
+    for s in result.skipped:
+        err.print(f"note: {s}", markup=False, highlight=False)
+    if output is None:
+        sys.stdout.write(result.text)
+    else:
+        write_atomically(output, result.text)
+        groups = sum(len(s.groups) for s in result.sets)
+        err.print(f"wrote {output} ({groups} groups)", markup=False, highlight=False)

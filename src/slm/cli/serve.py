@@ -1,0 +1,229 @@
+"""``slm serve``: continuous evaluation, status API, /metrics and push ingest."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import socket
+from datetime import timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from slm.cli.app import DbOpt, PathsArg, WorkspaceOpt, app, err, out, parse_instant
+
+if TYPE_CHECKING:
+    from slm.store.db import Store
+
+
+def _duration(value: str, param: str) -> timedelta:
+    from slm.domain.durations import parse_duration
+
+    try:
+        return parse_duration(value)
+    except ValueError as e:
+        raise typer.BadParameter(str(e), param_hint=param) from None
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    """Bind the listening socket first, so a taken port is a clear error before any work."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        family, kind, proto, _, address = infos[0]
+        sock = socket.socket(family, kind, proto)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+    except OSError as e:
+        err.print(f"error: cannot listen on {host}:{port}: {e.strerror or e}", markup=False)
+        raise typer.Exit(1) from None
+    return sock
+
+
+@app.command()
+def serve(
+    paths: PathsArg,
+    host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", help="TCP port to listen on.")] = 8080,
+    db: DbOpt = None,
+    workspace: WorkspaceOpt = Path("."),
+    replay_at: Annotated[
+        str | None,
+        typer.Option(
+            "--replay-at",
+            help="Start the evaluation clock at this RFC 3339 instant; it then runs forward "
+            "in real time (demos and backfilled data).",
+        ),
+    ] = None,
+    at: Annotated[
+        str | None,
+        typer.Option("--at", help="Freeze the evaluation clock at this RFC 3339 instant."),
+    ] = None,
+    interval: Annotated[
+        str,
+        typer.Option(
+            "--interval", help="Default evaluation interval (annotation overrides per SLO)."
+        ),
+    ] = "1m",
+    source_timeout: Annotated[
+        str, typer.Option("--source-timeout", help="Give up on an evaluation after this.")
+    ] = "30s",
+    retry_base: Annotated[
+        str, typer.Option("--retry-base", help="First retry delay after a failure.")
+    ] = "2s",
+    retry_max: Annotated[str, typer.Option("--retry-max", help="Longest retry delay.")] = "5m",
+    future_tolerance: Annotated[
+        str,
+        typer.Option("--future-tolerance", help="Data this far ahead of the clock is accepted."),
+    ] = "5m",
+    log_level: Annotated[str, typer.Option("--log-level", help="debug, info, warning.")] = "info",
+    access_log: Annotated[
+        bool, typer.Option("--access-log/--no-access-log", help="Log every HTTP request.")
+    ] = False,
+    probes: Annotated[
+        bool,
+        typer.Option(
+            "--probes/--no-probes", help="Run the workspace's synthetic probes in the server."
+        ),
+    ] = True,
+) -> None:
+    """Evaluate every SLO under PATH continuously and serve status, /metrics and push."""
+    import uvicorn
+
+    from slm.api.app import BackgroundTask, create_app
+    from slm.services.ports import Clock, FixedClock, SystemClock
+    from slm.services.probing import probes_of, run_scheduler
+    from slm.services.record import save_specs
+    from slm.services.scheduler import (
+        EvaluationLoop,
+        IsolatedSources,
+        LoopSettings,
+        ReplayClock,
+        evaluation_intervals,
+    )
+    from slm.services.status import StatusBoard
+    from slm.sources.factory import SourceFactory
+    from slm.spec.loader import load_workspace
+    from slm.store.db import open_store
+
+    if replay_at is not None and at is not None:
+        raise typer.BadParameter("give --replay-at or --at, not both", param_hint="--at")
+    level = getattr(logging, log_level.upper(), None)
+    if not isinstance(level, int):
+        raise typer.BadParameter(f"unknown log level {log_level!r}", param_hint="--log-level")
+    settings = LoopSettings(
+        default_interval=_duration(interval, "--interval"),
+        source_timeout=_duration(source_timeout, "--source-timeout"),
+        retry_base=_duration(retry_base, "--retry-base"),
+        retry_max=_duration(retry_max, "--retry-max"),
+        future_tolerance=_duration(future_tolerance, "--future-tolerance"),
+    )
+    clock: Clock
+    if at is not None:
+        clock, clock_text = FixedClock(parse_instant(at, "--at")), f"frozen at {at}"
+    elif replay_at is not None:
+        clock = ReplayClock(parse_instant(replay_at, "--replay-at"))
+        clock_text = f"replaying from {replay_at}"
+    else:
+        clock, clock_text = SystemClock(), "wall clock"
+
+    sock = _listen(host, port)
+    port = sock.getsockname()[1]
+    ws = load_workspace(paths)
+    intervals = evaluation_intervals(ws, settings.default_interval)
+    store = open_store(db, workspace)
+    save_specs(store, ws)  # checks (or, for the default file, migrates) the schema first
+    board = StatusBoard.of(ws.slos, intervals, settings.source_timeout)
+    loop = EvaluationLoop(
+        ws,
+        IsolatedSources(lambda: SourceFactory(store=store)),
+        store,
+        board,
+        clock=clock,
+        settings=settings,
+    )
+    background: list[BackgroundTask] = [loop.run]
+    probe_specs = probes_of(ws) if probes else []
+    if probe_specs:
+
+        async def run_probes() -> None:
+            # Probe checks are stamped with the wall clock: they happen now, whatever
+            # instant the evaluation loop replays.
+            await run_scheduler(probe_specs, store, asyncio.Event(), SystemClock())
+
+        background.append(run_probes)
+    application = create_app(
+        board,
+        store,
+        clock=clock,
+        future_tolerance=settings.future_tolerance,
+        background=background,
+    )
+    logging.basicConfig(
+        level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", force=True
+    )
+    shown = "[::1]" if host == "::1" else host
+    err.print(
+        f"slm serve: http://{shown}:{port}/ ({len(ws.slos)} SLOs, {len(probe_specs)} probes, "
+        f"store {store.url}, "
+        f"clock {clock_text}); status at /api/v1/slos, metrics at /metrics",
+        markup=False,
+        highlight=False,
+    )
+    config = uvicorn.Config(
+        application,
+        host=host,
+        port=port,
+        log_config=None,
+        log_level=level,
+        access_log=access_log,
+        lifespan="on",
+        timeout_graceful_shutdown=10,
+    )
+    received: list[str] = []
+
+    def note(signum: int, _frame: object) -> None:  # uvicorn re-raises it after shutdown
+        received.append(signal.Signals(signum).name)
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, note)
+    uvicorn.Server(config).run(sockets=[sock])
+    store.close()
+    err.print(
+        f"slm serve: stopped ({', '.join(sorted(set(received))) or 'shutdown'})", markup=False
+    )
+
+
+def ingest_batches(store: Store, files: list[Path], key: str | None) -> None:
+    """``slm ingest --batch``: each JSON file is one push batch (same rules as the API)."""
+    from slm.domain.errors import DataError
+    from slm.services.push import parse_batch, push_batch, resolve_key
+
+    if key is not None and len(files) > 1:
+        raise typer.BadParameter(
+            "--idempotency-key names one batch: give one --batch file, or put an "
+            "idempotency_key in each file",
+            param_hint="--idempotency-key",
+        )
+    for path in files:
+        try:
+            data = path.read_bytes()
+        except OSError as e:
+            raise DataError(f"{path}: cannot read: {e.strerror}") from e
+        batch = parse_batch(data, str(path))
+        try:
+            receipt = push_batch(store, batch, key=resolve_key(batch, key), origin="cli")
+        except DataError as e:
+            raise DataError(f"{path}: {e}") from e
+        if receipt.duplicate:
+            out.print(f"{path}: batch {receipt.idempotency_key!r} was loaded before, nothing added")
+        else:
+            extra = ""
+            if receipt.late_items or receipt.out_of_order_items:
+                extra = f" ({receipt.late_items} late, {receipt.out_of_order_items} out of order)"
+            out.print(
+                f"{path}: batch {receipt.idempotency_key!r}: {receipt.items} items added to "
+                f"{len(receipt.series)} series{extra}",
+                markup=False,
+            )

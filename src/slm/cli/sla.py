@@ -1,0 +1,243 @@
+"""``slm sla statement|costs|simulate``: agreement statements, credits and what-ifs."""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from decimal import Decimal, InvalidOperation
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from slm.cli.app import DbOpt, PathsArg, WorkspaceOpt, app, err, out, parse_instant
+
+sla_app = typer.Typer(
+    help="Agreements (SLA, OLA, UC): statements, credits per cost centre, target simulation.",
+    no_args_is_help=True,
+)
+app.add_typer(sla_app, name="sla")
+
+
+class StatementFormat(StrEnum):
+    table = "table"
+    json = "json"
+    html = "html"
+
+
+class OutputFormat(StrEnum):
+    table = "table"
+    json = "json"
+
+
+PeriodOpt = Annotated[
+    str, typer.Option("--period", help="Month (2026-10) or quarter (2026-Q4), agreement zone.")
+]
+
+
+def _factory(ws: Any, db: str | None, workspace: Path) -> Any:
+    from slm.services.evaluate import source_types
+    from slm.sources.factory import SourceFactory
+    from slm.store.db import open_store
+
+    store = open_store(db, workspace) if {"store", "probe"} & source_types(ws) else None
+    return SourceFactory(store=store)
+
+
+@sla_app.command()
+def statement(
+    paths: PathsArg,
+    agreement: Annotated[str, typer.Option("--agreement", help="Agreement name.")],
+    period: PeriodOpt,
+    fmt: Annotated[
+        StatementFormat, typer.Option("--format", help="table, json or html.")
+    ] = StatementFormat.table,
+    record: Annotated[
+        bool, typer.Option("--record", help="Store the statement with its inputs.")
+    ] = False,
+    output: Annotated[
+        Path | None, typer.Option("-o", "--output", help="Write here, not stdout.")
+    ] = None,
+    db: DbOpt = None,
+    workspace: WorkspaceOpt = Path("."),
+) -> None:
+    """Compute an agreement's statement for one period."""
+    from slm.domain.statement import statement_dict
+    from slm.render_statement import statement_html, statement_table
+    from slm.services.statements import compute_statement, statement_json
+    from slm.spec.loader import load_workspace
+
+    ws = load_workspace(paths)
+    st = compute_statement(ws, agreement, period, _factory(ws, db, workspace))
+    if record:
+        from slm.services.ports import SystemClock
+        from slm.services.sla import record_statement
+        from slm.store.db import open_store
+
+        store = open_store(db, workspace)
+        state = record_statement(store, st, SystemClock())
+        err.print(f"statement {state} in {store.url} (inputs {st.inputs['sha256'][:12]})")
+    if fmt is StatementFormat.table:
+        out.print(statement_table(statement_dict(st)))
+        return
+    text = statement_json(st) if fmt is StatementFormat.json else statement_html(statement_dict(st))
+    if output is None:
+        sys.stdout.write(text)
+    else:
+        output.write_text(text, encoding="utf-8")
+        err.print(f"wrote {output}")
+
+
+@sla_app.command()
+def costs(
+    paths: PathsArg,
+    period: PeriodOpt,
+    fmt: Annotated[
+        OutputFormat, typer.Option("--format", help="table or json.")
+    ] = OutputFormat.table,
+    db: DbOpt = None,
+    workspace: WorkspaceOpt = Path("."),
+) -> None:
+    """Sum every agreement's credits for a period per cost centre and per owning team."""
+    from slm.render_statement import costs_table
+    from slm.services.sla import costs as compute_costs
+    from slm.spec.loader import load_workspace
+
+    ws = load_workspace(paths)
+    result = compute_costs(ws, period, _factory(ws, db, workspace))
+    if fmt is OutputFormat.table:
+        out.print(costs_table(result))
+        return
+
+    def rows(key: str) -> list[dict[str, str]]:
+        return [{key: n, "currency": c, "credits": str(v)} for n, c, v in result.by(key)]
+
+    body = {
+        "period": result.period,
+        "by_cost_centre": rows("cost_centre"),
+        "by_team": rows("team"),
+        "lines": [
+            {
+                "agreement": line.agreement,
+                "type": line.agreement_type,
+                "clause": line.clause,
+                "cost_centre": line.cost_centre,
+                "team": line.team,
+                "currency": line.currency,
+                "amount": str(line.amount),
+            }
+            for line in result.lines
+        ],
+        "skipped": list(result.skipped),
+    }
+    sys.stdout.write(json.dumps(body, indent=2) + "\n")
+
+
+_HISTORY = re.compile(r"^([1-9][0-9]*)(mo|q)$")
+
+
+def _history(text: str) -> tuple[int, str]:
+    m = _HISTORY.match(text.strip())
+    if not m:
+        raise typer.BadParameter(
+            f"{text!r}: give a count of months or quarters, e.g. 12mo or 4q",
+            param_hint="--history",
+        )
+    return int(m.group(1)), m.group(2)
+
+
+def _targets(text: str) -> list[Decimal]:
+    out = []
+    for part in text.split(","):
+        try:
+            d = Decimal(part.strip())
+        except InvalidOperation:
+            d = Decimal("NaN")
+        if not d.is_finite() or not Decimal(0) < d <= Decimal(100):
+            raise typer.BadParameter(
+                f"{part.strip()!r} is not a percent in (0, 100], e.g. 99.9",
+                param_hint="--targets",
+            )
+        out.append(d)
+    return out
+
+
+@sla_app.command()
+def simulate(
+    paths: PathsArg,
+    targets: Annotated[
+        str, typer.Option("--targets", help="Candidate targets in percent: 99.5,99.9,99.95.")
+    ],
+    history: Annotated[
+        str, typer.Option("--history", help="Past periods to replay: 12mo (months) or 4q.")
+    ] = "12mo",
+    agreement: Annotated[
+        list[str] | None, typer.Option("--agreement", help="Agreement (repeatable). Default: all.")
+    ] = None,
+    clause: Annotated[str | None, typer.Option("--clause", help="Only this clause.")] = None,
+    at: Annotated[
+        str | None, typer.Option("--at", help="Replay periods that ended by then. Default: now.")
+    ] = None,
+    fmt: Annotated[
+        OutputFormat, typer.Option("--format", help="table or json.")
+    ] = OutputFormat.table,
+    db: DbOpt = None,
+    workspace: WorkspaceOpt = Path("."),
+) -> None:
+    """Replay candidate targets over past periods: attainment, breaches, credits, budget."""
+    from slm.render_statement import simulation_table
+    from slm.services.sla import simulate as run
+    from slm.services.statements import agreements
+    from slm.spec.loader import load_workspace
+
+    wanted = _targets(targets)
+    count, unit = _history(history)
+    instant = parse_instant(at)
+    ws = load_workspace(paths)
+    names = agreement or sorted(agreements(ws))
+    sims = []
+    for name in names:
+        ag = agreements(ws).get(name)
+        periods = count
+        if ag is not None and unit == "mo" and ag.period == "quarter":
+            periods = max(1, count // 3)
+        elif ag is not None and unit == "q" and ag.period == "month":
+            periods = count * 3
+        sims += run(
+            ws, _factory(ws, db, workspace), wanted, periods, instant, names=[name], clause=clause
+        )
+    if fmt is OutputFormat.table:
+        out.print(simulation_table(sims))
+        return
+    body = [
+        {
+            "agreement": s.agreement,
+            "clause": s.clause,
+            "current_target": float(s.current_target),
+            "currency": s.currency,
+            "candidates": [
+                {
+                    "target": float(c.target),
+                    "breached_periods": c.breached_periods,
+                    "total_credit": str(c.total_credit),
+                    "periods": [
+                        {
+                            "period": p.period,
+                            "attainment": None
+                            if p.attainment is None
+                            else round(float(p.attainment) * 100, 6),
+                            "breached": p.breached,
+                            "credit": str(p.credit),
+                            "error_budget_minutes": p.budget_minutes,
+                        }
+                        for p in c.periods
+                    ],
+                }
+                for c in s.candidates
+            ],
+        }
+        for s in sims
+    ]
+    sys.stdout.write(json.dumps(body, indent=2) + "\n")

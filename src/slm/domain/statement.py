@@ -1,0 +1,531 @@
+"""Period statements: per clause attainment, downtime, exclusions, breach, credit, exit count.
+
+Everything is counted per minute of the period (``slm.domain.intervals``): the *eligible*
+minutes are the period (or its business hours, for a business-hours clause); approved
+exclusions form one union mask, so overlapping exclusions, and exclusions that overlap
+downtime, are never subtracted twice. Raw attainment counts every eligible minute;
+adjusted attainment leaves the excluded minutes out of numerator and denominator alike.
+
+- Event clauses (an Occurrences SLO objective): attainment = good / total events in the
+  eligible minutes; ``downtime_minutes`` is ``None`` (the unit is events).
+- Downtime clauses (a measurement rule, or a time-slice SLO objective whose slice is good
+  when ``good/total >= timeSliceTarget``): intervals aligned to the period start; a down
+  interval's eligible minutes are downtime; attainment = 1 - downtime / measured minutes.
+- Incident clauses: attainment = incidents within target / incidents counted.
+
+A clause is breached when its adjusted attainment is below its target; without data it
+is not breached and says so. Credits use the adjusted attainment (``slm.domain.credits``)
+and are only due for a breached clause: a tier above the clause's target never applies.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import ROUND_HALF_EVEN, Decimal
+from fractions import Fraction
+from typing import Any, Literal
+
+import numpy as np
+
+from slm.domain.agreement import Agreement, Clause, CreditTier, ExitClause, NoData
+from slm.domain.credits import ROUNDING_RULE, apply_cap, credit_amount, percent_fraction, tier_for
+from slm.domain.exclusions import Exclusion
+from slm.domain.intervals import MINUTE, clip, mask, runs
+from slm.domain.series import BoolArray, EventSeries
+
+EntryType = Literal["measure", "downtime", "exclusion", "not-counted", "incident", "note"]
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One line of a clause's explanation."""
+
+    type: EntryType
+    reason: str
+    source: str = ""
+    start: datetime | None = None
+    end: datetime | None = None
+    minutes: int | None = None
+
+
+@dataclass(frozen=True)
+class Figures:
+    """What was measured for one clause in one period."""
+
+    attainment: Fraction | None
+    adjusted: Fraction | None
+    eligible_minutes: int
+    excluded_minutes: int
+    downtime_minutes: int | None = None
+    excluded_downtime_minutes: int | None = None
+    coverage: Fraction | None = None
+    entries: tuple[Entry, ...] = ()
+
+
+@dataclass(frozen=True)
+class Period:
+    label: str
+    start: datetime  # UTC
+    end: datetime  # UTC
+    time_zone: str
+
+    @property
+    def minutes(self) -> int:
+        return int((self.end - self.start) // MINUTE)
+
+
+# --- exclusions -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ExclusionMask:
+    mask: BoolArray  # approved exclusions, union
+    entries: tuple[Entry, ...]
+
+
+def exclusion_mask(
+    exclusions: Sequence[Exclusion], period: Period, eligible: BoolArray
+) -> ExclusionMask:
+    """The union of approved exclusion windows (eligible minutes only), and one entry per
+    occurrence, approved or not."""
+    n = period.minutes
+    union = np.zeros(n, dtype=np.bool_)
+    entries: list[Entry] = []
+    for ex in exclusions:
+        for s, e in clip(ex.occurrences(period.start, period.end), period.start, period.end):
+            m = mask([(s, e)], period.start, n) & eligible
+            source = _origin(ex)
+            why = f"{ex.category}: {ex.description or ex.name}"
+            if ex.evidence:
+                why += f" (evidence: {', '.join(ex.evidence)})"
+            if ex.counts:
+                union |= m
+                by = f", approved by {ex.approved_by}" if ex.approved_by else ""
+                entries.append(Entry("exclusion", why + by, source, s, e, int(m.sum())))
+            else:
+                entries.append(
+                    Entry("not-counted", f"{why}: {ex.approval}, not counted", source, s, e, 0)
+                )
+    entries.sort(key=lambda e: (e.start or period.start, e.source))
+    counted = sum(e.minutes or 0 for e in entries if e.type == "exclusion")
+    overlap = counted - int(union.sum())
+    if overlap > 0:
+        entries.append(
+            Entry("note", f"{overlap} minute(s) lie in more than one exclusion; counted once")
+        )
+    return ExclusionMask(union, tuple(entries))
+
+
+def _origin(ex: Exclusion) -> str:
+    where = f" ({ex.origin.path}:{ex.origin.line})" if ex.origin else ""
+    return f"Exclusion/{ex.name}{where}"
+
+
+# --- event clauses ----------------------------------------------------------------------
+
+
+def event_figures(
+    events: EventSeries, eligible: BoolArray, excluded: ExclusionMask, source: str
+) -> Figures:
+    """good/total over the eligible minutes; adjusted leaves excluded minutes out."""
+    keep = eligible & ~excluded.mask
+    good, total = float(events.good[eligible].sum()), float(events.total[eligible].sum())
+    adj_good, adj_total = float(events.good[keep].sum()), float(events.total[keep].sum())
+    present = int((events.present & eligible).sum())
+    n_eligible = int(eligible.sum())
+    entries = [
+        Entry(
+            "measure",
+            f"{_num(good)} good of {_num(total)} events in {n_eligible} eligible minutes; "
+            f"after exclusions {_num(adj_good)} of {_num(adj_total)}",
+            source,
+        ),
+        *excluded.entries,
+    ]
+    if present < n_eligible:
+        entries.append(Entry("note", f"{n_eligible - present} eligible minute(s) had no data"))
+    return Figures(
+        attainment=_ratio(good, total),
+        adjusted=_ratio(adj_good, adj_total),
+        eligible_minutes=n_eligible,
+        excluded_minutes=int((excluded.mask & eligible).sum()),
+        coverage=Fraction(present, n_eligible) if n_eligible else None,
+        entries=tuple(entries),
+    )
+
+
+def _ratio(good: float, total: float) -> Fraction | None:
+    return Fraction(good) / Fraction(total) if total > 0 else None
+
+
+def _num(x: float) -> str:
+    return str(int(x)) if float(x).is_integer() else f"{x:.6g}"
+
+
+# --- downtime clauses -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DowntimeRule:
+    """An ``interval_minutes`` interval is down when bad/total > ``max_error`` (a ratio)."""
+
+    interval_minutes: int
+    max_error: Fraction
+    no_data: NoData = "ignore"
+
+    def describe(self) -> str:
+        rate = _percent_text(self.max_error)
+        return f"{self.interval_minutes}-minute interval with error rate above {rate}%"
+
+
+def _percent_text(r: Fraction) -> str:
+    d = Decimal(r.numerator) / Decimal(r.denominator) * 100
+    return format(d.normalize(), "f")
+
+
+def downtime_figures(
+    events: EventSeries,
+    rule: DowntimeRule,
+    eligible: BoolArray,
+    excluded: ExclusionMask,
+    source: str,
+) -> Figures:
+    n = len(events)
+    w = rule.interval_minutes
+    k = -(-n // w)
+    pad = k * w - n
+    good = np.concatenate((events.good, np.zeros(pad))).reshape(k, w).sum(axis=1)
+    total = np.concatenate((events.total, np.zeros(pad))).reshape(k, w).sum(axis=1)
+    bad = total - good
+    num, den = rule.max_error.numerator, rule.max_error.denominator
+    has_data = total > 0
+    down_iv = has_data & (bad * den > total * num)
+    if rule.no_data == "down":
+        down_iv |= ~has_data
+    decided_iv = has_data if rule.no_data == "ignore" else np.ones(k, dtype=np.bool_)
+    down = np.repeat(down_iv, w)[:n] & eligible
+    measured = np.repeat(decided_iv, w)[:n] & eligible
+    keep = measured & ~excluded.mask
+    rate = np.divide(bad, total, out=np.zeros(k), where=has_data)
+    entries = [
+        Entry(
+            "measure",
+            f"{rule.describe()} counts as down; {int(measured.sum())} of "
+            f"{int(eligible.sum())} eligible minutes measured",
+            source,
+        )
+    ]
+    for s, e in runs(down, events.start):
+        i, j = int((s - events.start) // MINUTE), int((e - events.start) // MINUTE)
+        worst = float(rate[i // w : -(-j // w)].max())
+        overlap = int((down[i:j] & excluded.mask[i:j]).sum())
+        why = f"down: error rate up to {worst * 100:.2f}% (> {_percent_text(rule.max_error)}%)"
+        if overlap:
+            why += f"; {overlap} minute(s) of it excluded"
+        entries.append(Entry("downtime", why, source, s, e, j - i))
+    entries += excluded.entries
+    n_down, n_meas = int(down.sum()), int(measured.sum())
+    adj_down, adj_meas = int((down & keep).sum()), int(keep.sum())
+    return Figures(
+        attainment=1 - Fraction(n_down, n_meas) if n_meas else None,
+        adjusted=1 - Fraction(adj_down, adj_meas) if adj_meas else None,
+        eligible_minutes=int(eligible.sum()),
+        excluded_minutes=int((excluded.mask & eligible).sum()),
+        downtime_minutes=n_down,
+        excluded_downtime_minutes=n_down - adj_down,
+        coverage=Fraction(n_meas, int(eligible.sum())) if eligible.any() else None,
+        entries=tuple(entries),
+    )
+
+
+# --- incidents --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class IncidentOutcome:
+    """One incident's clocks in a period: ``met`` is None while a clock runs undecided."""
+
+    incident: str
+    priority: str
+    met: bool | None
+    entry: Entry
+
+
+def incident_figures(outcomes: Sequence[IncidentOutcome], source: str) -> Figures:
+    decided = [o for o in outcomes if o.met is not None]
+    running = [o for o in outcomes if o.met is None and o.entry.type == "incident"]
+    met = sum(1 for o in decided if o.met)
+    ratio = Fraction(met, len(decided)) if decided else None
+    text = f"{met} of {len(decided)} incident(s) handled within target"
+    if running:
+        text += f"; {len(running)} still running, not decided"
+    head = Entry("measure", text, source)
+    return Figures(
+        attainment=ratio,
+        adjusted=ratio,
+        eligible_minutes=0,
+        excluded_minutes=0,
+        entries=(head, *(o.entry for o in outcomes)),
+    )
+
+
+# --- the statement ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ExitCount:
+    consecutive: int
+    in_window: int
+    window_periods: int
+    triggered: bool
+
+
+def exit_count(rule: ExitClause | None, breaches: Sequence[bool]) -> ExitCount | None:
+    """Running count over ``breaches`` (oldest first, the statement's period last)."""
+    if rule is None:
+        return None
+    consecutive = 0
+    for b in reversed(breaches):
+        if not b:
+            break
+        consecutive += 1
+    in_window = sum(1 for b in list(breaches)[-rule.within_periods :] if b)
+    triggered = (rule.consecutive is not None and consecutive >= rule.consecutive) or (
+        rule.within_count is not None and in_window >= rule.within_count
+    )
+    return ExitCount(consecutive, in_window, rule.within_periods, triggered)
+
+
+def is_breached(clause: Clause, figures: Figures) -> bool:
+    a = figures.adjusted
+    return a is not None and a < percent_fraction(clause.target)
+
+
+@dataclass(frozen=True)
+class ClauseResult:
+    clause: Clause
+    figures: Figures
+    breached: bool
+    floor_met: bool | None
+    tier: CreditTier | None
+    credit_percent: Decimal
+    credit_before_cap: Decimal
+    credit: Decimal
+    cap_applied: bool
+    owner: str
+    budget_owner: str
+    exit: ExitCount | None
+
+
+@dataclass(frozen=True)
+class Statement:
+    agreement: Agreement
+    period: Period
+    clauses: tuple[ClauseResult, ...]
+    cap: Decimal | None
+    claim_deadline: date | None
+    inputs: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def total_credit(self) -> Decimal:
+        return sum((c.credit for c in self.clauses), Decimal("0.00"))
+
+    @property
+    def exit_triggered(self) -> bool:
+        return any(c.exit is not None and c.exit.triggered for c in self.clauses)
+
+
+def build_statement(
+    agreement: Agreement,
+    period: Period,
+    figures: Sequence[Figures],
+    history: Sequence[Sequence[bool]],
+    claim_deadline: date | None,
+    inputs: dict[str, Any] | None = None,
+) -> Statement:
+    """Breach, floor, tier, credit (capped) and exit count per clause.
+
+    ``history[i]`` holds clause ``i``'s breaches of earlier periods, oldest first."""
+    fee = agreement.fee.amount
+    cap_pct = agreement.credits.cap_percent
+    cap = credit_amount(fee, cap_pct) if cap_pct is not None else None
+    pre: list[tuple[bool, CreditTier | None, Decimal]] = []
+    for clause, fig in zip(agreement.clauses, figures, strict=True):
+        breached = is_breached(clause, fig)
+        tiers = agreement.credit_policy(clause).tiers
+        tier = tier_for(fig.adjusted, tiers) if breached and fig.adjusted is not None else None
+        amount = credit_amount(fee, tier.credit_percent) if tier else Decimal("0.00")
+        pre.append((breached, tier, amount))
+    capped = apply_cap([a for _, _, a in pre], cap)
+    results = []
+    for i, (clause, fig) in enumerate(zip(agreement.clauses, figures, strict=True)):
+        breached, tier, _ = pre[i]
+        floor = clause.regulatory_floor
+        results.append(
+            ClauseResult(
+                clause=clause,
+                figures=fig,
+                breached=breached,
+                floor_met=(
+                    None
+                    if floor is None or fig.adjusted is None
+                    else fig.adjusted >= percent_fraction(floor)
+                ),
+                tier=tier,
+                credit_percent=tier.credit_percent if tier else Decimal(0),
+                credit_before_cap=capped[i].before,
+                credit=capped[i].after,
+                cap_applied=capped[i].applied,
+                owner=agreement.owner_of(clause),
+                budget_owner=agreement.budget_owner_of(clause),
+                exit=exit_count(agreement.exit, [*history[i], breached]),
+            )
+        )
+    return Statement(agreement, period, tuple(results), cap, claim_deadline, dict(inputs or {}))
+
+
+# --- the JSON view (the stored, hashed form) --------------------------------------------
+
+
+def percent_value(r: Fraction | None, places: int = 6) -> float | None:
+    """A ratio as a percent number rounded to ``places`` decimals (for display only)."""
+    if r is None:
+        return None
+    d = Decimal(r.numerator) * 100 / Decimal(r.denominator)
+    return float(d.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_EVEN))
+
+
+def _iso_local(t: datetime | None, zone: Any) -> str | None:
+    return None if t is None else t.astimezone(zone).isoformat()
+
+
+def statement_dict(st: Statement) -> dict[str, Any]:
+    """The statement as plain JSON data, in a fixed key order (see docs/agreements.md)."""
+    from zoneinfo import ZoneInfo
+
+    ag = st.agreement
+    zone = ZoneInfo(ag.time_zone)
+    return {
+        "agreement": {
+            "name": ag.name,
+            "type": ag.type,
+            "provider": ag.provider,
+            "customer": ag.customer,
+            "services": list(ag.services),
+            "governing_law": ag.governing_law,
+            "jurisdiction": ag.jurisdiction,
+            "time_zone": ag.time_zone,
+            "measurement_period": ag.period,
+            "fee": {"amount": str(ag.fee.amount), "currency": ag.fee.currency},
+            "owner": ag.owner,
+            "budget_owner": ag.budget_owner,
+        },
+        "period": {
+            "label": st.period.label,
+            "start": _iso_local(st.period.start, zone),
+            "end": _iso_local(st.period.end, zone),
+            "minutes": st.period.minutes,
+        },
+        "currency": ag.fee.currency,
+        "rounding": ROUNDING_RULE,
+        "clauses": [_clause_dict(c, zone) for c in st.clauses],
+        "cap": None if st.cap is None else str(st.cap),
+        "total_credit": str(st.total_credit),
+        "claim_deadline": None if st.claim_deadline is None else st.claim_deadline.isoformat(),
+        "exit_triggered": st.exit_triggered,
+        "inputs": st.inputs,
+    }
+
+
+def _clause_dict(c: ClauseResult, zone: Any) -> dict[str, Any]:
+    f, cl = c.figures, c.clause
+    return {
+        "clause": cl.name,
+        "description": cl.description,
+        "measure": _measure_dict(cl),
+        "business_hours_only": cl.business_hours_only,
+        "target": float(cl.target),
+        "attainment": percent_value(f.attainment),
+        "adjusted_attainment": percent_value(f.adjusted),
+        "eligible_minutes": f.eligible_minutes,
+        "downtime_minutes": f.downtime_minutes,
+        "excluded_minutes": f.excluded_minutes,
+        "excluded_downtime_minutes": f.excluded_downtime_minutes,
+        "coverage": percent_value(f.coverage, 3),
+        "breached": c.breached,
+        "regulatory_floor": None if cl.regulatory_floor is None else float(cl.regulatory_floor),
+        "regulatory_floor_met": c.floor_met,
+        "credit_tier": (
+            None
+            if c.tier is None
+            else {"below": str(c.tier.below), "credit_percent": str(c.tier.credit_percent)}
+        ),
+        "credit_percent": str(c.credit_percent),
+        "credit_before_cap": str(c.credit_before_cap),
+        "cap_applied": c.cap_applied,
+        "credit_amount": str(c.credit),
+        "owner": c.owner,
+        "budget_owner": c.budget_owner,
+        "attribution": {
+            k: v
+            for k, v in (
+                ("tier", cl.attribution.tier),
+                ("party", cl.attribution.party),
+                ("component", cl.attribution.component),
+                ("provider", cl.attribution.provider),
+                ("responsibility", cl.attribution.responsibility),
+            )
+            if v
+        },
+        "exit": (
+            None
+            if c.exit is None
+            else {
+                "consecutive_breaches": c.exit.consecutive,
+                "breaches_in_window": c.exit.in_window,
+                "window_periods": c.exit.window_periods,
+                "triggered": c.exit.triggered,
+            }
+        ),
+        "explanation": [
+            {
+                "type": e.type,
+                "start": _iso_local(e.start, zone),
+                "end": _iso_local(e.end, zone),
+                "minutes": e.minutes,
+                "reason": e.reason,
+                "source": e.source,
+            }
+            for e in f.entries
+        ],
+    }
+
+
+def _measure_dict(cl: Clause) -> dict[str, Any]:
+    m = cl.measure
+    if m.kind == "slo":
+        return {"kind": "slo", "slo": m.slo, "objective": m.objective}
+    if m.kind == "downtime":
+        return {
+            "kind": "downtime",
+            "slo": m.slo,
+            "objective": m.objective,
+            "interval_minutes": int(m.interval // MINUTE),
+            "max_error_rate": str(m.max_error_rate),
+            "no_data": m.no_data,
+        }
+    return {
+        "kind": "incidents",
+        "file": m.path,
+        "targets": {
+            t.priority: {
+                "response_minutes": None if t.response is None else int(t.response // MINUTE),
+                "resolution_minutes": (
+                    None if t.resolution is None else int(t.resolution // MINUTE)
+                ),
+            }
+            for t in m.targets
+        },
+    }

@@ -1,0 +1,209 @@
+"""Rendering statements (from their JSON form), costs and simulations: Rich tables and HTML.
+
+HTML goes through Jinja2 with autoescape on, so names and reasons from specs and incident
+files cannot inject markup. Part of the CLI edge.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from jinja2 import Environment, select_autoescape
+from rich.console import Group
+from rich.table import Table
+from rich.text import Text
+
+from slm.services.sla import ClauseSimulation, Costs
+
+
+def _pct(x: Any) -> str:
+    return "-" if x is None else f"{x:.4f}%"
+
+
+def _yes(x: bool | None, yes: str = "yes", no: str = "no") -> Text:
+    if x is None:
+        return Text("-")
+    return Text(yes, style="red bold") if x else Text(no, style="green")
+
+
+def statement_table(st: dict[str, Any]) -> Group:
+    ag, period = st["agreement"], st["period"]
+    title = (
+        f"{ag['type']} {ag['name']} ({ag['provider']} -> {ag['customer']}), "
+        f"period {period['label']}: {period['start']} .. {period['end']}"
+    )
+    t = Table(title=title, title_justify="left")
+    for col in (
+        "clause",
+        "target",
+        "attainment",
+        "adjusted",
+        "downtime min",
+        "excluded min",
+        "breached",
+        "floor met",
+        "tier",
+        "credit",
+        "exit count",
+    ):
+        t.add_column(col, justify="left" if col == "clause" else "right")
+    for c in st["clauses"]:
+        tier = c["credit_tier"]
+        exit_ = c["exit"]
+        t.add_row(
+            c["clause"],
+            f"{c['target']}%",
+            _pct(c["attainment"]),
+            _pct(c["adjusted_attainment"]),
+            "-" if c["downtime_minutes"] is None else str(c["downtime_minutes"]),
+            str(c["excluded_minutes"]),
+            _yes(c["breached"]),
+            _yes(
+                None if c["regulatory_floor_met"] is None else not c["regulatory_floor_met"],
+                "no",
+                "yes",
+            ),
+            "-" if tier is None else f"<{tier['below']}%: {tier['credit_percent']}%",
+            f"{c['credit_amount']}" + (" (capped)" if c["cap_applied"] else ""),
+            "-"
+            if exit_ is None
+            else f"{exit_['consecutive_breaches']} / {exit_['breaches_in_window']}",
+        )
+    lines: list[Any] = [t]
+    lines.append(Text(f"total credit: {st['currency']} {st['total_credit']}", style="bold"))
+    if st["cap"] is not None:
+        lines.append(Text(f"cap: {st['currency']} {st['cap']} per period"))
+    if st["claim_deadline"]:
+        lines.append(Text(f"claim by: {st['claim_deadline']}"))
+    if st["exit_triggered"]:
+        lines.append(Text("exit clause: the customer may terminate", style="red bold"))
+    lines.append(Text(f"rounding: {st['rounding']}", style="dim"))
+    lines.append(Text(f"inputs: sha256 {st['inputs']['sha256']}", style="dim"))
+    for c in st["clauses"]:
+        lines.append(Text(f"\n{c['clause']}:", style="bold"))
+        for e in c["explanation"]:
+            span = f"{e['start']} .. {e['end'] or ''} " if e["start"] else ""
+            mins = f"[{e['minutes']} min] " if e["minutes"] else ""
+            src = f"  <{e['source']}>" if e["source"] else ""
+            lines.append(Text(f"  {e['type']}: {span}{mins}{e['reason']}{src}"))
+    return Group(*lines)
+
+
+_HTML = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<title>{{ ag.type }} {{ ag.name }} statement {{ period.label }}</title>
+<style>
+body{font-family:system-ui,sans-serif;margin:2rem;color:#222}
+table{border-collapse:collapse;margin:1rem 0}
+th,td{border:1px solid #ccc;padding:.3rem .6rem;text-align:right}
+th:first-child,td:first-child{text-align:left}
+.breached{color:#b00;font-weight:bold}.ok{color:#070}
+.small{color:#666;font-size:.85rem}
+</style></head><body>
+<h1>{{ ag.type }} {{ ag.name }}: statement for {{ period.label }}</h1>
+<p>{{ ag.provider }} &rarr; {{ ag.customer }}; services: {{ ag.services|join(", ") }};
+period {{ period.start }} to {{ period.end }} ({{ ag.time_zone }});
+fee {{ ag.fee.currency }} {{ ag.fee.amount }}; governing law {{ ag.governing_law or "-" }},
+jurisdiction {{ ag.jurisdiction or "-" }}.</p>
+<table>
+<tr><th>Clause</th><th>Target</th><th>Attainment</th><th>Adjusted</th><th>Downtime min</th>
+<th>Excluded min</th><th>Breached</th><th>Floor met</th><th>Credit %</th><th>Credit</th></tr>
+{% for c in st.clauses %}
+<tr><td>{{ c.clause }}</td><td>{{ c.target }}%</td><td>{{ pct(c.attainment) }}</td>
+<td>{{ pct(c.adjusted_attainment) }}</td>
+<td>{{ "-" if c.downtime_minutes is none else c.downtime_minutes }}</td>
+<td>{{ c.excluded_minutes }}</td>
+<td class="{{ 'breached' if c.breached else 'ok' }}">{{ "yes" if c.breached else "no" }}</td>
+<td>{{ "-" if c.regulatory_floor_met is none
+      else ("yes" if c.regulatory_floor_met else "no") }}</td>
+<td>{{ c.credit_percent }}</td>
+<td>{{ c.credit_amount }}{{ " (capped)" if c.cap_applied else "" }}</td></tr>
+{% endfor %}
+</table>
+<p><strong>Total credit: {{ st.currency }} {{ st.total_credit }}</strong>
+{% if st.cap is not none %}(cap {{ st.currency }} {{ st.cap }}){% endif %}
+{% if st.claim_deadline %}; claim by {{ st.claim_deadline }}{% endif %}</p>
+{% if st.exit_triggered %}<p class="breached">Exit clause triggered.</p>{% endif %}
+<p class="small">Rounding: {{ st.rounding }}. Inputs: sha256 {{ st.inputs.sha256 }}.</p>
+{% for c in st.clauses %}
+<h2>{{ c.clause }}</h2>
+{% if c.description %}<p>{{ c.description }}</p>{% endif %}
+<table><tr><th>Type</th><th>Start</th><th>End</th><th>Minutes</th><th>Reason</th>
+<th>Source</th></tr>
+{% for e in c.explanation %}
+<tr><td>{{ e.type }}</td><td>{{ e.start or "" }}</td><td>{{ e.end or "" }}</td>
+<td>{{ "" if e.minutes is none else e.minutes }}</td><td>{{ e.reason }}</td>
+<td>{{ e.source }}</td></tr>
+{% endfor %}
+</table>
+{% endfor %}
+</body></html>
+"""
+
+_env = Environment(autoescape=select_autoescape(default=True, default_for_string=True))
+
+
+def statement_html(st: dict[str, Any]) -> str:
+    template = _env.from_string(_HTML)
+    return template.render(st=st, ag=st["agreement"], period=st["period"], pct=_pct) + "\n"
+
+
+def costs_table(c: Costs) -> Group:
+    parts: list[Any] = []
+    for key, title in (("cost_centre", "cost centre"), ("team", "owning team")):
+        t = Table(title=f"Credits for {c.period} by {title}", title_justify="left")
+        t.add_column(title)
+        t.add_column("currency")
+        t.add_column("credits", justify="right")
+        for name, currency, total in c.by(key):
+            t.add_row(name, currency, str(total))
+        parts.append(t)
+    detail = Table(title="Clauses with a credit", title_justify="left")
+    for col in ("agreement", "type", "clause", "cost centre", "team", "amount"):
+        detail.add_column(col, justify="right" if col == "amount" else "left")
+    for line in c.lines:
+        detail.add_row(
+            line.agreement,
+            line.agreement_type,
+            line.clause,
+            line.cost_centre,
+            line.team,
+            f"{line.currency} {line.amount}",
+        )
+    parts.append(detail)
+    parts.append(Text("UC credits are owed to us by the vendor and count negative.", style="dim"))
+    for s in c.skipped:
+        parts.append(Text(f"skipped: {s}", style="dim"))
+    return Group(*parts)
+
+
+def simulation_table(sims: Sequence[ClauseSimulation]) -> Group:
+    parts: list[Any] = []
+    for s in sims:
+        t = Table(
+            title=f"{s.agreement} / {s.clause} (current target {s.current_target}%)",
+            title_justify="left",
+        )
+        t.add_column("target", justify="right")
+        periods = [p.period for p in s.candidates[0].periods] if s.candidates else []
+        for p in periods:
+            t.add_column(p, justify="right")
+        for col in ("breached", "credits", "budget min/period"):
+            t.add_column(col, justify="right")
+        for cand in s.candidates:
+            cells = [
+                _pct(None if p.attainment is None else float(p.attainment) * 100)
+                + (" x" if p.breached else "")
+                for p in cand.periods
+            ]
+            budgets = [p.budget_minutes for p in cand.periods if p.budget_minutes is not None]
+            t.add_row(
+                f"{cand.target}%",
+                *cells,
+                f"{cand.breached_periods}/{len(cand.periods)}",
+                f"{s.currency} {cand.total_credit}",
+                "-" if not budgets else f"{sum(budgets) / len(budgets):.1f}",
+            )
+        parts.append(t)
+    return Group(*parts)

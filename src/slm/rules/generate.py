@@ -1,0 +1,182 @@
+"""Sloth-style rule groups for one SLO: SLI recordings, metadata recordings, alerts.
+
+Per SLO, in this order (as Sloth): ``sloth-slo-sli-recordings-<id>`` with one
+``slo:sli_error:ratio_rate<W>`` per alert window and the SLO period,
+``sloth-slo-meta-recordings-<id>`` (objective, budget, period, current and period burn
+rate, budget remaining, ``sloth_slo_info``) and ``sloth-slo-alerts-<id>`` with one
+multi-window multi-burn-rate alert per severity of the catalogue (page, ticket).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Literal
+
+from slm import __version__
+from slm.domain.alerting import alert_windows
+from slm.domain.model import AlertWindow
+from slm.rules import conventions as cv
+from slm.rules.model import AlertingRule, RecordingRule, ResourceMeta, RuleGroup, RuleSet
+from slm.rules.target import PromSLO
+
+Optimize = Literal["none", "period", "long"]
+VERSION_LABEL_VALUE = f"slm-{__version__}"
+
+
+@dataclass(frozen=True)
+class GenerateOptions:
+    """``optimize``: which windows are computed from the shortest window's recording.
+
+    ``period`` (Sloth's default): only the SLO period; ``none`` (Sloth's
+    ``--disable-optimizations``): every window from the raw series; ``long``
+    (``--cheap-long-windows``): the period and every long alert window that is not also a
+    short window.
+    """
+
+    alerts: bool = True
+    recordings: bool = True
+    optimize: Optimize = "period"
+
+
+def generate(slos: Iterable[PromSLO], opts: GenerateOptions) -> tuple[RuleSet, ...]:
+    """One ``RuleSet`` per target resource, groups in SLO order."""
+    metas: dict[tuple[str, str | None], ResourceMeta] = {}
+    sets: dict[tuple[str, str | None], list[RuleGroup]] = {}
+    for slo in slos:
+        key = (slo.resource.name, slo.resource.namespace)
+        metas.setdefault(key, slo.resource)
+        sets.setdefault(key, []).extend(slo_groups(slo, opts))
+    return tuple(RuleSet(metas[key], tuple(groups)) for key, groups in sets.items())
+
+
+def slo_groups(slo: PromSLO, opts: GenerateOptions) -> list[RuleGroup]:
+    groups: list[RuleGroup] = []
+    if opts.recordings:
+        groups.append(RuleGroup(cv.sli_group(slo.id), tuple(sli_rules(slo, opts.optimize))))
+        groups.append(RuleGroup(cv.meta_group(slo.id), tuple(meta_rules(slo))))
+    if opts.alerts:
+        alerts = alert_rules(slo)
+        if alerts:
+            groups.append(RuleGroup(cv.alert_group(slo.id), tuple(alerts)))
+    return groups
+
+
+def windows(slo: PromSLO) -> list[timedelta]:
+    """Every alert window, shortest first, then the SLO period."""
+    ws = list(alert_windows(slo.catalogue))
+    return ws if slo.period in ws else [*ws, slo.period]
+
+
+def base_window(slo: PromSLO) -> timedelta:
+    """The window of "now": the shortest short window (Sloth's page-quick short window)."""
+    return min(w.short for w in slo.catalogue.windows)
+
+
+def cheap_windows(slo: PromSLO, optimize: Optimize) -> set[timedelta]:
+    if optimize == "none":
+        return set()
+    if optimize == "period":
+        return {slo.period} - {base_window(slo)}
+    rows = slo.catalogue.windows
+    longs = {w.long for w in rows} - {w.short for w in rows}
+    return ({slo.period} | longs) - {base_window(slo)}
+
+
+def sli_rules(slo: PromSLO, optimize: Optimize = "period") -> list[RecordingRule]:
+    cheap = cheap_windows(slo, optimize)
+    rules = []
+    for w in windows(slo):
+        expr = _averaged(slo, w) if w in cheap else slo.sli.at(w)
+        labels = cv.merge_labels(slo.labels, slo.id_labels, {cv.WINDOW_LABEL: cv.prom_duration(w)})
+        rules.append(RecordingRule(cv.sli_error_metric(w), expr, labels))
+    return rules
+
+
+def _averaged(slo: PromSLO, window: timedelta) -> str:
+    """Sloth's optimized form: the mean of the base-window ratio over ``window``."""
+    src = cv.sli_error_metric(base_window(slo)) + cv.label_filter(slo.id_labels)
+    w = cv.prom_duration(window)
+    return (
+        f"sum_over_time({src}[{w}])\n/ ignoring ({cv.WINDOW_LABEL})\ncount_over_time({src}[{w}])\n"
+    )
+
+
+def _burn_rate_expr(slo: PromSLO, window: timedelta) -> str:
+    f = cv.label_filter(slo.id_labels)
+    return (
+        f"{cv.sli_error_metric(window)}{f}\n"
+        f"/ on({cv.ID_LABEL}, {cv.SLO_LABEL}, {cv.SERVICE_LABEL}) group_left\n"
+        f"{cv.ERROR_BUDGET_METRIC}{f}\n"
+    )
+
+
+def meta_rules(slo: PromSLO) -> list[RecordingRule]:
+    labels = cv.merge_labels(slo.labels, slo.id_labels)
+    ratio = cv.go_float(slo.objective_pct / 100)
+    f = cv.label_filter(slo.id_labels)
+    info = cv.merge_labels(
+        labels,
+        {
+            cv.VERSION_LABEL: VERSION_LABEL_VALUE,
+            cv.MODE_LABEL: slo.mode,
+            cv.SPEC_LABEL: slo.spec,
+            cv.OBJECTIVE_LABEL: cv.go_float_fixed(slo.objective_pct),
+        },
+    )
+    days = cv.go_float(slo.period / timedelta(hours=1) / 24)
+    return [
+        RecordingRule(cv.OBJECTIVE_METRIC, f"vector({ratio})", labels),
+        RecordingRule(cv.ERROR_BUDGET_METRIC, f"vector(1-{ratio})", labels),
+        RecordingRule(cv.TIME_PERIOD_METRIC, f"vector({days})", labels),
+        RecordingRule(cv.CURRENT_BURN_RATE_METRIC, _burn_rate_expr(slo, base_window(slo)), labels),
+        RecordingRule(cv.PERIOD_BURN_RATE_METRIC, _burn_rate_expr(slo, slo.period), labels),
+        RecordingRule(cv.BUDGET_REMAINING_METRIC, f"1 - {cv.PERIOD_BURN_RATE_METRIC}{f}", labels),
+        RecordingRule(cv.INFO_METRIC, "vector(1)", info),
+    ]
+
+
+def severities(slo: PromSLO) -> list[str]:
+    """Catalogue severities in order of first appearance (page, then ticket)."""
+    return list(dict.fromkeys(w.severity for w in slo.catalogue.windows))
+
+
+def alert_rules(slo: PromSLO) -> list[AlertingRule]:
+    rules = []
+    for sev in severities(slo):
+        meta = slo.alert_meta(sev)
+        if meta.disable:
+            continue
+        rows = sorted((w for w in slo.catalogue.windows if w.severity == sev), key=lambda w: w.long)
+        service, name = f"$labels.{cv.SERVICE_LABEL}", f"$labels.{cv.SLO_LABEL}"
+        annotations = {
+            "title": f"({sev}) {{{{{service}}}}} {{{{{name}}}}} SLO error budget burn rate "
+            "is too fast.",
+            "summary": f"{{{{{service}}}}} {{{{{name}}}}} SLO error budget burn rate is over "
+            "expected.",
+        }
+        rules.append(
+            AlertingRule(
+                alert=meta.name,
+                expr=alert_expr(slo, rows),
+                labels=cv.merge_labels({cv.SEVERITY_LABEL: sev}, meta.labels),
+                annotations=cv.merge_labels(annotations, meta.annotations),
+            )
+        )
+    return rules
+
+
+def alert_expr(slo: PromSLO, rows: list[AlertWindow]) -> str:
+    """Sloth's multi-window multi-burn-rate expression: OR of (short AND long) per row."""
+    f = cv.label_filter(slo.id_labels)
+    budget = cv.go_float((100 - slo.objective_pct) / 100)
+    blocks = []
+    for row in rows:
+        factor = cv.go_float(row.factor(slo.period))
+        short, long = (
+            f"max({cv.sli_error_metric(w)}{f} > ({factor} * {budget})) without ({cv.WINDOW_LABEL})"
+            for w in (row.short, row.long)
+        )
+        blocks.append(f"(\n    {short}\n    and\n    {long}\n)")
+    return "\nor\n".join(blocks) + "\n"

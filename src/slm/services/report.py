@@ -1,0 +1,288 @@
+"""Window report: per SLO objective, SLI, events, error budget and burn rate over windows.
+
+``report_workspace(ws, at, factory, windows)`` covers the rolling windows ``[end - w, end)``
+(``end`` = ``at`` floored to the minute) of every objective. Where a query's source has
+the optional ``WindowSource`` port (Prometheus), the window sums are computed by the
+metrics engine (pushdown): all windows of all queries of one server in a few batched
+requests. Otherwise, or where the pushdown says a window cannot be summed exactly (a
+counter restarted, a series starts or stops), the window is counted from one-minute
+buckets, as ``slm evaluate`` does. Every window says which path produced it (``path`` and
+``reason``).
+
+Pushdown applies to ratio SLIs (good or bad over total) of Occurrences objectives; raw
+ratios, threshold metrics and the time-slice methods always use buckets.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Literal
+
+from slm.domain.budget import check_target, occurrences_budget
+from slm.domain.burn import burn_rate
+from slm.domain.errors import DataError, SourceError
+from slm.domain.indicators import events_for
+from slm.domain.model import SLO, BudgetingMethod, Indicator, MetricQuery, Objective
+from slm.domain.results import ErrorBudget
+from slm.domain.series import DEFAULT_STEP, Buckets, floor_to_step
+from slm.domain.tally import Counting, Tally, segment_counts
+from slm.domain.window_totals import WindowPush
+from slm.services.evaluate import Failure, _query_key, _Reader, _roles
+from slm.services.ports import SourceFactory, WindowSource
+from slm.spec.workspace import Workspace
+
+DEFAULT_WINDOWS = (
+    timedelta(hours=1),
+    timedelta(days=1),
+    timedelta(days=7),
+    timedelta(days=30),
+)
+
+Path = Literal["pushdown", "buckets"]
+
+
+@dataclass(frozen=True)
+class WindowReport:
+    window: timedelta
+    start: datetime
+    end: datetime
+    good: float
+    total: float
+    sli: float | None
+    error_budget: ErrorBudget
+    burn_rate: float | None
+    coverage: float | None  # share of buckets with data (None: the engine cannot tell)
+    path: Path
+    reason: str | None = None  # why buckets were used
+
+
+@dataclass(frozen=True)
+class ObjectiveReport:
+    slo: str
+    service: str
+    objective: str
+    target: float
+    windows: tuple[WindowReport, ...]
+
+
+@dataclass
+class Report:
+    at: datetime
+    end: datetime
+    windows: tuple[timedelta, ...]
+    objectives: list[ObjectiveReport] = field(default_factory=list)
+    failures: list[Failure] = field(default_factory=list)
+
+    @property
+    def paths(self) -> dict[str, int]:
+        """How many windows each path produced."""
+        out: dict[str, int] = defaultdict(int)
+        for o in self.objectives:
+            for w in o.windows:
+                out[w.path] += 1
+        return dict(out)
+
+
+def _pushable(slo: SLO, indicator: Indicator) -> str | None:
+    """Why an objective cannot be pushed down (None: it can)."""
+    if slo.budgeting_method is not BudgetingMethod.OCCURRENCES:
+        return f"{slo.budgeting_method.value} objectives are counted from buckets"
+    if indicator.threshold is not None:
+        return "threshold metrics are counted from buckets"
+    if indicator.ratio is None or indicator.ratio.raw is not None:
+        return "raw ratios are counted from buckets"
+    return None
+
+
+class _Pushed:
+    """Pushdown answers by query key, asked for in one batch per source group."""
+
+    def __init__(self) -> None:
+        self.answers: dict[str, WindowPush] = {}
+        self.unsupported: set[str] = set()
+
+
+def _push(
+    ws: Workspace,
+    factory: SourceFactory,
+    queries: Iterable[MetricQuery],
+    end: datetime,
+    windows: Sequence[timedelta],
+) -> _Pushed:
+    pushed = _Pushed()
+    groups: dict[int, tuple[WindowSource, dict[str, MetricQuery]]] = {}
+    for q in queries:
+        key = _query_key(q)
+        if key in pushed.answers or key in pushed.unsupported:
+            continue
+        ds = ws.datasources.get(q.source) if q.source else None
+        try:
+            source = factory.for_query(q, ds)
+        except (SourceError, DataError) as e:
+            pushed.answers[key] = WindowPush(error=str(e))
+            continue
+        if not isinstance(source, WindowSource):
+            pushed.unsupported.add(key)
+            continue
+        groups.setdefault(id(source.pushdown_group), (source, {}))[1][key] = q
+    for pusher, by_key in groups.values():
+        items = list(by_key.items())
+        try:
+            results = pusher.window_totals([q for _, q in items], end, windows)
+        except (SourceError, DataError) as e:
+            results = [WindowPush(error=str(e))] * len(items)
+        for (key, _), result in zip(items, results, strict=True):
+            pushed.answers[key] = result
+    return pushed
+
+
+def _window_report(
+    w: timedelta,
+    end: datetime,
+    tally: Tally,
+    target: float,
+    coverage: float | None,
+    path: Path,
+    reason: str | None,
+) -> WindowReport:
+    return WindowReport(
+        window=w,
+        start=end - w,
+        end=end,
+        good=tally.good,
+        total=tally.total,
+        sli=tally.ratio,
+        error_budget=occurrences_budget(tally, target, w),
+        burn_rate=burn_rate(tally, target),
+        coverage=coverage,
+        path=path,
+        reason=reason,
+    )
+
+
+def _from_pushdown(
+    roles: dict[str, MetricQuery], pushed: _Pushed, w: timedelta, n: int
+) -> tuple[Tally, float | None] | str:
+    """The window's tally from pushdown totals, or why it must come from buckets."""
+    totals = {}
+    for role, q in roles.items():
+        key = _query_key(q)
+        if key in pushed.unsupported:
+            return "the source cannot sum windows"
+        answer = pushed.answers[key]
+        if answer.error is not None:
+            raise SourceError(answer.error)
+        if w in answer.fallback:
+            return answer.fallback[w]
+        totals[role] = answer.totals[w]
+    total = totals["total"]
+    part = totals.get("good") or totals["bad"]
+    if not (total.present and part.present):
+        return Tally(0.0, 0.0, n, 0), 0.0
+    good = part.value if "good" in totals else total.value - part.value
+    if good > total.value or good < 0:
+        raise DataError(f"good events exceed total over the last {w} ({good} > {total.value})")
+    covered = [t.coverage for t in totals.values() if t.coverage is not None]
+    coverage = min(covered) if covered else None
+    return Tally(good, total.value, n, n), coverage
+
+
+def _report_objective(
+    slo: SLO,
+    objective: Objective,
+    end: datetime,
+    windows: Sequence[timedelta],
+    pushed: _Pushed | None,
+    reader: _Reader,
+    step: timedelta,
+) -> ObjectiveReport:
+    check_target(objective.target)
+    indicator = slo.indicator_for(objective)
+    roles = _roles(indicator)
+    why = _pushable(slo, indicator) if pushed is not None else "pushdown turned off"
+    reports: dict[timedelta, WindowReport] = {}
+    need_buckets: dict[timedelta, str] = {}
+    for w in windows:
+        n = max(1, w // step)
+        got: tuple[Tally, float | None] | str
+        if why is not None or pushed is None:
+            got = why or "pushdown turned off"
+        else:
+            got = _from_pushdown(roles, pushed, w, n)
+        if isinstance(got, str):
+            need_buckets[w] = got
+            continue
+        tally, coverage = got
+        reports[w] = _window_report(w, end, tally, objective.target, coverage, "pushdown", None)
+    if need_buckets:
+        longest = max(need_buckets)
+        start = end - max(1, longest // step) * step
+        buckets: dict[str, Buckets] = {
+            role: reader.read(q, start, end) for role, q in roles.items()
+        }
+        events = events_for(indicator, objective, buckets)
+        m = len(events.good)
+        counting = Counting(indicator.missing_data, per_point=indicator.threshold is not None)
+        ranges = [(m - max(1, w // step), m) for w in need_buckets]
+        for (w, reason), tally in zip(
+            need_buckets.items(), segment_counts(events, ranges, counting), strict=True
+        ):
+            coverage = tally.present / tally.expected if tally.expected else None
+            reports[w] = _window_report(
+                w, end, tally, objective.target, coverage, "buckets", reason
+            )
+    return ObjectiveReport(
+        slo=slo.name,
+        service=slo.service,
+        objective=objective.name,
+        target=objective.target,
+        windows=tuple(reports[w] for w in windows),
+    )
+
+
+def report_workspace(
+    ws: Workspace,
+    at: datetime,
+    factory: SourceFactory,
+    windows: Sequence[timedelta] = DEFAULT_WINDOWS,
+    *,
+    pushdown: bool = True,
+    names: Iterable[str] | None = None,
+    step: timedelta = DEFAULT_STEP,
+) -> Report:
+    """The window report of every objective of every SLO (or of ``names``), in name order."""
+    if not windows:
+        raise ValueError("a report needs at least one window")
+    if any(w < step or w % step for w in windows):
+        raise ValueError(f"report windows must be whole multiples of {step}")
+    wins = tuple(sorted(set(windows)))
+    end = floor_to_step(at, step)
+    report = Report(at=at, end=end, windows=wins)
+    wanted = sorted(ws.slos) if names is None else list(names)
+    pushed: _Pushed | None = None
+    if pushdown and step == DEFAULT_STEP:
+        candidates: list[MetricQuery] = []
+        for name in wanted:
+            slo = ws.slos[name]
+            for objective in slo.objectives:
+                indicator = slo.indicator_for(objective)
+                if _pushable(slo, indicator) is None:
+                    candidates.extend(_roles(indicator).values())
+        pushed = _push(ws, factory, candidates, end, wins)
+    reader = _Reader(ws, factory, step)
+    for name in wanted:
+        slo = ws.slos[name]
+        try:
+            done = [
+                _report_objective(slo, o, end, wins, pushed, reader, step) for o in slo.objectives
+            ]
+        except (SourceError, DataError) as e:
+            report.failures.append(Failure(slo.name, str(e)))
+        except ValueError as e:
+            report.failures.append(Failure(slo.name, f"cannot evaluate: {e}"))
+        else:
+            report.objectives.extend(done)
+    return report

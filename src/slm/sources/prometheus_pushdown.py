@@ -1,0 +1,293 @@
+"""Window sums computed by Prometheus itself (the ``WindowSource`` port).
+
+A report over windows of 1h .. 30d does not need every one-minute bucket: Prometheus can
+sum the window where the data lives. For each query and window ``[end - w, end)`` slm asks
+for a handful of instant values instead of ``w / 1m`` points, with the same bucket rule as
+the bucket path (values 1 ms before bucket boundaries, ``e' = end - 1ms``,
+``s' = end - w - 1ms``):
+
+- ``counter: true``: the window total is the sum over series of ``C(e') - C(s')`` (read with
+  ``@`` modifiers: ``Q @ e'`` for a plain selector, ``last_over_time((Q)[1ms:1ms] @ e')``
+  for any other expression). That telescopes the bucket path's per-bucket increases, so it
+  equals the bucket path when every series is continuous over the window. slm checks that
+  in the same request with ``resets(Q[w + 5m] @ e')`` (plain selectors: the raw samples)
+  or ``resets((Q)[w + 5m:1m] @ e')`` (other expressions: one-minute subquery): the result
+  lists every series that had samples in the window (and the lookback before it) and how
+  often it dropped. When a series restarted, or starts or stops inside the window (it has
+  no value at ``s'`` or ``e'``), the window is answered from buckets instead
+  (``WindowPush.fallback`` says why). Not detected: a gap *inside* the window longer than
+  the lookback delta; the pushdown then counts the increase across the gap (as measurement
+  files do), the bucket path loses it.
+- ``counter: false``: ``sum_over_time((sum((Q) >= -Inf))[w:1m] @ end+1m-1ms)`` and the same
+  with ``count_over_time(count(...))`` for coverage: ``Q`` is evaluated by Prometheus at the
+  ``w / 1m`` minute boundaries ``end - w + 1m .. end`` (a subquery's steps are aligned to
+  the minute; the bucket path evaluates 1 ms earlier). ``>= -Inf`` drops ``NaN`` (a gap).
+  Differs from the bucket path only where a sample sits exactly on a minute boundary.
+
+No extrapolation is involved (no ``increase()``/``rate()`` is added around user queries).
+All expressions of all queries are sent as few large instant queries (each expression
+tagged with a ``__slm_k`` label by ``label_replace`` and joined with ``or``), split into at
+most ``maxConcurrentQueries`` concurrent requests. A request that Prometheus rejects (bad
+PromQL in one query) is retried query by query, so one bad query fails alone.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import defaultdict
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from slm.domain.errors import SourceError
+from slm.domain.model import MetricQuery
+from slm.domain.series import DEFAULT_STEP
+from slm.domain.window_totals import WindowPush, WindowTotal
+from slm.sources.grid import step_seconds, unix_seconds
+from slm.sources.prometheus_http import PrometheusClient
+
+LOOKBACK_MS = 5 * 60_000
+"""Prometheus's default ``--query.lookback-delta``: how far back an instant value looks."""
+EPSILON_MS = 1
+MAX_EXPRESSIONS_PER_REQUEST = 120
+_KEY = "__slm_k"
+
+_STRING = r'"(?:[^"\\]|\\.)*"|\'(?:[^\'\\]|\\.)*\'|`[^`]*`'
+_MATCHERS = rf"\{{(?:[^{{}}\"'`]|{_STRING})*\}}"
+_SELECTOR = re.compile(rf"^\s*(?:[A-Za-z_:][A-Za-z0-9_:]*\s*(?:{_MATCHERS})?|{_MATCHERS})\s*$")
+
+
+def is_selector(expr: str) -> bool:
+    """A plain instant-vector selector (``name{...}`` or ``{...}``, no functions/offset)."""
+    return bool(_SELECTOR.match(expr))
+
+
+def _at(ms: int) -> str:
+    whole, frac = divmod(ms, 1000)
+    return f"{whole}.{frac:03d}"
+
+
+@dataclass(frozen=True)
+class _Expr:
+    query: int  # index of the query
+    kind: str  # "value", "resets", "sum", "count"
+    ms: int  # the instant of a value; the window length otherwise
+    text: str
+
+
+def _expressions(
+    i: int, expr: str, counter: bool, end_ms: int, windows_ms: list[int]
+) -> list[_Expr]:
+    out: list[_Expr] = []
+    if counter:
+        plain = is_selector(expr)
+        e = end_ms - EPSILON_MS
+        for t in sorted({e, *(e - w for w in windows_ms)}):
+            text = (
+                f"{expr} @ {_at(t)}" if plain else f"last_over_time(({expr})[1ms:1ms] @ {_at(t)})"
+            )
+            out.append(_Expr(i, "value", t, text))
+        for w in windows_ms:
+            r = f"{w + LOOKBACK_MS}ms"
+            rng = f"{expr}[{r}]" if plain else f"({expr})[{r}:1m]"
+            out.append(_Expr(i, "resets", w, f"resets({rng} @ {_at(e)})"))
+    else:
+        t = end_ms + 60_000 - EPSILON_MS
+        for w in windows_ms:
+            inner = f"(({expr}) >= -Inf)"
+            out.append(_Expr(i, "sum", w, f"sum_over_time((sum{inner})[{w}ms:1m] @ {_at(t)})"))
+            out.append(
+                _Expr(i, "count", w, f"count_over_time((count{inner})[{w}ms:1m] @ {_at(t)})")
+            )
+    return out
+
+
+_Labels = tuple[tuple[str, str], ...]
+_Answer = dict[int, list[tuple[_Labels, float]]]  # expression index -> series
+
+
+def instant_query(client: PrometheusClient, expr: str, time_ms: int) -> list[dict[str, Any]]:
+    """``/api/v1/query`` at ``time_ms``: the vector's items (``metric``, ``value``)."""
+    form = {"query": expr, "time": _at(time_ms), "timeout": f"{client.config.timeout:g}s"}
+    if client.collect_stats:
+        form["stats"] = "all"
+    body = client._post("/api/v1/query", form)
+    where = client._where()
+    if not isinstance(body, dict) or body.get("status") != "success":
+        err = body.get("error") if isinstance(body, dict) else None
+        raise SourceError(f"{where}: {err or 'malformed query answer'}")
+    data = body.get("data")
+    if not isinstance(data, dict) or data.get("resultType") != "vector":
+        raise SourceError(f"{where}: malformed query answer: expected a vector result")
+    result = data.get("result")
+    if not isinstance(result, list):
+        raise SourceError(f"{where}: malformed query answer: data.result is not a list")
+    stats = data.get("stats")
+    timings = stats.get("timings") if isinstance(stats, dict) else None
+    seconds = timings.get("execTotalTime") if isinstance(timings, dict) else None
+    if isinstance(seconds, int | float) and seconds:
+        with client._lock:
+            client.server_seconds += float(seconds)
+    return result
+
+
+def _batch(client: PrometheusClient, exprs: Sequence[tuple[int, _Expr]], time_ms: int) -> _Answer:
+    text = " or ".join(f'label_replace({e.text}, "{_KEY}", "{k}", "", "")' for k, e in exprs)
+    out: _Answer = defaultdict(list)
+    where = client._where()
+    for item in instant_query(client, text, time_ms):
+        try:
+            metric = dict(item["metric"])
+            k = int(metric.pop(_KEY))
+            value = float(item["value"][1])
+        except (KeyError, TypeError, ValueError, IndexError):
+            raise SourceError(f"{where}: malformed query answer: {str(item)[:200]}") from None
+        out[k].append((tuple(sorted(metric.items())), value))
+    return out
+
+
+def _rejected(e: SourceError) -> bool:
+    """Prometheus refused the query itself (bad PromQL, bad labels), not a transport error."""
+    return "HTTP 400" in str(e) or "HTTP 422" in str(e)
+
+
+class Pushdown:
+    """Window totals of many queries from one Prometheus server."""
+
+    def __init__(self, client: PrometheusClient, step: timedelta = DEFAULT_STEP):
+        if step != DEFAULT_STEP:
+            raise ValueError("window pushdown works on one-minute buckets")
+        self.client = client
+
+    def window_totals(
+        self,
+        queries: Sequence[tuple[str, MetricQuery]],
+        end: datetime,
+        windows: Sequence[timedelta],
+    ) -> list[WindowPush]:
+        """``queries`` are (PromQL, query) pairs; ``end`` is on the minute grid."""
+        end_ms = unix_seconds(end) * 1000
+        windows_ms = [step_seconds(w) * 1000 for w in windows]
+        if any(w <= 0 or w % 60_000 for w in windows_ms):
+            raise ValueError("windows must be positive whole minutes")
+        exprs: list[_Expr] = []
+        for i, (text, q) in enumerate(queries):
+            exprs += _expressions(i, text, q.counter, end_ms, windows_ms)
+        time_ms = end_ms + 60_000
+        answers, errors = self._run(list(enumerate(exprs)), time_ms)
+        by_query: dict[int, list[tuple[int, _Expr]]] = defaultdict(list)
+        for k, e in enumerate(exprs):
+            by_query[e.query].append((k, e))
+        out = []
+        for i, (_, q) in enumerate(queries):
+            if i in errors:
+                out.append(WindowPush(error=errors[i]))
+                continue
+            parts = [(e, answers.get(k, [])) for k, e in by_query[i]]
+            scale = 60.0 if q.spec.get("perSecond") is True else 1.0
+            if q.counter:
+                out.append(_counter_totals(parts, end_ms, windows, windows_ms, scale))
+            else:
+                out.append(_gauge_totals(parts, windows, windows_ms, scale))
+        return out
+
+    def _run(self, exprs: list[tuple[int, _Expr]], time_ms: int) -> tuple[_Answer, dict[int, str]]:
+        """Answers of all expressions; queries whose expressions were refused -> error."""
+        client = self.client
+        per = max(1, math.ceil(len(exprs) / client.config.max_in_flight))
+        per = min(per, MAX_EXPRESSIONS_PER_REQUEST)
+        # keep each query's expressions in one request, so a refusal names few queries
+        batches: list[list[tuple[int, _Expr]]] = [[]]
+        for item in exprs:
+            last = batches[-1]
+            if len(last) >= per and last[-1][1].query != item[1].query:
+                batches.append([])
+            batches[-1].append(item)
+        answers: _Answer = {}
+        errors: dict[int, str] = {}
+
+        def run(batch: list[tuple[int, _Expr]]) -> tuple[_Answer, dict[int, str]]:
+            try:
+                return _batch(client, batch, time_ms), {}
+            except SourceError as e:
+                queries = sorted({x.query for _, x in batch})
+                if not _rejected(e) or len(queries) == 1:
+                    return {}, dict.fromkeys(queries, str(e))
+            got: _Answer = {}
+            failed: dict[int, str] = {}
+            for qi in queries:  # find the query Prometheus refused
+                mine = [item for item in batch if item[1].query == qi]
+                a, f = run(mine)
+                got.update(a)
+                failed.update(f)
+            return got, failed
+
+        batches = [b for b in batches if b]
+        workers = min(len(batches), client.config.max_in_flight) or 1
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            for a, f in pool.map(run, batches):
+                answers.update(a)
+                errors.update(f)
+        return answers, errors
+
+
+def _counter_totals(
+    parts: list[tuple[_Expr, list[tuple[_Labels, float]]]],
+    end_ms: int,
+    windows: Sequence[timedelta],
+    windows_ms: list[int],
+    scale: float,
+) -> WindowPush:
+    values: dict[int, dict[_Labels, float]] = {}
+    resets: dict[int, dict[_Labels, float]] = {}
+    for e, series in parts:
+        target = values if e.kind == "value" else resets
+        found: dict[_Labels, float] = {}
+        for labels, v in series:
+            if not math.isnan(v):  # resets() drops the metric name: compare without it
+                key = tuple(lv for lv in labels if lv[0] != "__name__")
+                found[key] = found.get(key, 0.0) + v
+        target[e.ms] = found
+    e_ms = end_ms - EPSILON_MS
+    at_end = values.get(e_ms, {})
+    totals: dict[timedelta, WindowTotal] = {}
+    fallback: dict[timedelta, str] = {}
+    for w, w_ms in zip(windows, windows_ms, strict=True):
+        at_start = values.get(e_ms - w_ms, {})
+        seen = resets.get(w_ms, {})
+        if any(n > 0 for n in seen.values()):
+            fallback[w] = "a counter restarted in the window"
+            continue
+        every = set(seen) | set(at_end) | set(at_start)
+        if any(lb not in at_end or lb not in at_start for lb in every):
+            fallback[w] = "a series starts or stops in the window"
+            continue
+        total = sum(at_end[lb] - at_start[lb] for lb in every)
+        totals[w] = WindowTotal(total * scale, bool(every))
+    return WindowPush(totals, fallback)
+
+
+def _gauge_totals(
+    parts: list[tuple[_Expr, list[tuple[_Labels, float]]]],
+    windows: Sequence[timedelta],
+    windows_ms: list[int],
+    scale: float,
+) -> WindowPush:
+    sums: dict[int, float] = {}
+    counts: dict[int, float] = {}
+    for e, series in parts:
+        target = sums if e.kind == "sum" else counts
+        target[e.ms] = sum(v for _, v in series)
+    totals: dict[timedelta, WindowTotal] = {}
+    fallback: dict[timedelta, str] = {}
+    for w, w_ms in zip(windows, windows_ms, strict=True):
+        n = counts.get(w_ms, 0.0)
+        value = sums.get(w_ms, 0.0)
+        if not math.isfinite(value):
+            fallback[w] = "the window sum is not finite"
+            continue
+        totals[w] = WindowTotal(value * scale if n else 0.0, n > 0, n / (w_ms // 60_000))
+    return WindowPush(totals, fallback)

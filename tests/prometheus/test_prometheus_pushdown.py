@@ -1,0 +1,309 @@
+"""Window sums pushed down to a real Prometheus, against the bucket path and reference counts.
+
+The test Prometheus holds two instances' counters (instance ``b`` restarts at START+5h37m30s,
++29h37m30s and +50h37m30s) and a gauge, all sampled exactly on minute boundaries. Windows
+end at END; the data starts at START = END - 3d1h.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from prom_helpers import END, History
+from typer.testing import CliRunner
+
+from slm.cli import app
+from slm.domain.model import MetricQuery
+from slm.sources.prometheus import PrometheusSource, client_for
+from slm.sources.prometheus_config import config_for
+from slm.sources.prometheus_pushdown import is_selector
+
+STEP = timedelta(minutes=1)
+H, D = timedelta(hours=1), timedelta(days=1)
+WINDOWS = [H, 6 * H, D, 3 * D, 4 * D]
+PUSHED, STARTS, RESTART = (
+    "pushdown",
+    "a series starts or stops in the window",
+    ("a counter restarted in the window"),
+)
+
+
+@pytest.mark.parametrize(
+    ("expr", "plain"),
+    [
+        ("http_requests_total", True),
+        ('http_requests_total{code!~"5..", path="/a{b}"}', True),
+        ('{__name__="x", job=~"a|b"}', True),
+        ("  up  ", True),
+        ("sum(http_requests_total)", False),
+        ("http_requests_total offset 5m", False),
+        ("http_requests_total[5m]", False),
+        ('a{x="1"} + b', False),
+        ("rate(x[5m])", False),
+    ],
+    ids=lambda v: str(v),
+)
+def test_plain_selectors_are_recognised(expr: str, plain: bool) -> None:
+    assert is_selector(expr) is plain
+
+
+def source(history: History) -> PrometheusSource:
+    return PrometheusSource(client_for(config_for(None, {"url": history.url})))
+
+
+def query(text: str, *, counter: bool) -> MetricQuery:
+    return MetricQuery(None, "Prometheus", {"query": text}, counter=counter)
+
+
+def bucket_sum(src: PrometheusSource, q: MetricQuery, w: timedelta) -> tuple[float, float]:
+    b = src.read(q, END - w, END, STEP)
+    return float(b.values[b.present].sum()), float(b.present.mean())
+
+
+@pytest.mark.parametrize(
+    ("expr", "paths"),
+    [
+        pytest.param(
+            'http_requests_total{instance="a"}',
+            [PUSHED, PUSHED, PUSHED, PUSHED, STARTS],
+            id="selector-no-restarts",
+        ),
+        pytest.param(
+            "http_requests_total",
+            [PUSHED, PUSHED, RESTART, RESTART, RESTART],
+            id="selector-four-series-one-restarts",
+        ),
+        pytest.param(
+            "sum(http_requests_total)",
+            [PUSHED, PUSHED, RESTART, RESTART, RESTART],
+            id="expression-subquery-check",
+        ),
+    ],
+)
+def test_counter_windows_equal_the_bucket_path_or_fall_back(
+    history: History, expr: str, paths: list[str]
+) -> None:
+    src = source(history)
+    q = query(expr, counter=True)
+    [push] = src.window_totals([q], END, WINDOWS)
+    assert push.error is None
+    got = [PUSHED if w in push.totals else push.fallback[w] for w in WINDOWS]
+    assert got == paths
+    for w, total in push.totals.items():
+        buckets, _ = bucket_sum(src, q, w)
+        assert total.present
+        assert total.value == buckets, w  # exact: C(e') - C(s') telescopes the buckets
+
+
+def test_pushed_counter_windows_equal_the_reference_counts(history: History) -> None:
+    src = source(history)
+    good, total = (
+        query('http_requests_total{code="200"}', counter=True),
+        query("http_requests_total", counter=True),
+    )
+    pushes = src.window_totals([good, total], END, [H, 6 * H])
+    end = int(END.timestamp())
+    for name, push in zip(("good", "total"), pushes, strict=True):
+        for w, t in push.totals.items():
+            lo = end - int(w.total_seconds())
+            ref = sum(v for m, v in history.counts[name].items() if lo <= m < end)
+            assert t.value == ref, (name, w)
+        assert len(push.totals) == 2
+
+
+@pytest.mark.parametrize(
+    ("expr", "tolerance"),
+    [
+        # Prometheus evaluates the subquery on the minute, the bucket path 1 ms before it;
+        # the test data sits exactly on minute boundaries, the worst case for that shift.
+        pytest.param('sum(increase(http_requests_total{instance="a"}[1m]))', 0.005, id="increase"),
+        pytest.param("max_over_time(queue_depth[1m])", 0.05, id="gauge-max"),
+    ],
+)
+def test_per_bucket_queries_match_the_bucket_path_within_tolerance(
+    history: History, expr: str, tolerance: float
+) -> None:
+    src = source(history)
+    q = query(expr, counter=False)
+    [push] = src.window_totals([q], END, WINDOWS)
+    assert set(push.totals) == set(WINDOWS)
+    for w, total in push.totals.items():
+        buckets, coverage = bucket_sum(src, q, w)
+        assert total.value == pytest.approx(buckets, rel=tolerance), w
+        assert total.coverage == pytest.approx(coverage, abs=2 / (w / STEP)), w
+
+
+def test_a_rejected_query_fails_alone(history: History) -> None:
+    src = source(history)
+    qs = [
+        query('http_requests_total{instance="a"}', counter=True),
+        query("nosuch(http_requests_total)", counter=True),
+        query("max_over_time(queue_depth[1m])", counter=False),
+    ]
+    ok, bad, gauge = src.window_totals(qs, END, [H])
+    assert bad.error is not None and "HTTP 400" in bad.error and "nosuch" in bad.error
+    assert ok.error is None and H in ok.totals
+    assert gauge.error is None and H in gauge.totals
+
+
+def test_no_data_is_not_present(history: History) -> None:
+    src = source(history)
+    [counter, gauge] = src.window_totals(
+        [query("nothing_here_total", counter=True), query("nothing_here", counter=False)],
+        END,
+        [H],
+    )
+    assert counter.totals[H].present is False and counter.totals[H].value == 0
+    assert gauge.totals[H].present is False and gauge.totals[H].coverage == 0
+
+
+SPEC = """\
+apiVersion: openslo/v1
+kind: Service
+metadata: {{name: web}}
+spec: {{}}
+---
+apiVersion: openslo/v1
+kind: DataSource
+metadata: {{name: metrics}}
+spec:
+  type: {type}
+  connectionDetails: {{{details}}}
+{slos}"""
+
+SLO = """\
+---
+apiVersion: openslo/v1
+kind: SLO
+metadata: {{name: {name}}}
+spec:
+  service: web
+  indicator:
+    metadata: {{name: {name}-sli}}
+    spec:
+      ratioMetric:
+        counter: {counter}
+        good: {{metricSource: {{metricSourceRef: metrics, spec: {good}}}}}
+        total: {{metricSource: {{metricSourceRef: metrics, spec: {total}}}}}
+  timeWindow: [{{duration: 30d, isRolling: true}}]
+  budgetingMethod: Occurrences
+  objectives: [{{displayName: ok, target: 0.99}}]
+"""
+
+
+def prom_spec(history: History, tmp_path: Path, bad: bool = False) -> Path:
+    slos = SLO.format(
+        name="web",
+        counter="true",
+        good="{query: 'http_requests_total{code=\"200\"}'}",
+        total="{query: http_requests_total}",
+    )
+    if bad:
+        slos += SLO.format(
+            name="broken", counter="true", good="{query: 'nosuch(x)'}", total="{query: y}"
+        )
+    path = tmp_path / "prom.yaml"
+    path.write_text(
+        SPEC.format(type="Prometheus", details=f"url: '{history.url}'", slos=slos),
+        encoding="utf-8",
+    )
+    return path
+
+
+def report(path: Path, *args: str, code: int = 0) -> dict[str, object]:
+    result = CliRunner().invoke(
+        app,
+        ["report", str(path), "--at", END.isoformat(), "--windows", "1h,6h,1d,3d", *args],
+    )
+    assert result.exit_code == code, result.output
+    out: dict[str, object] = json.loads(result.stdout)
+    return out
+
+
+def windows_of(doc: dict[str, object]) -> list[dict[str, object]]:
+    objectives = doc["objectives"]
+    assert isinstance(objectives, list) and len(objectives) == 1
+    ws: list[dict[str, object]] = objectives[0]["windows"]
+    return ws
+
+
+def test_report_pushdown_equals_bucket_path_and_files(history: History, tmp_path: Path) -> None:
+    prom = prom_spec(history, tmp_path)
+    files = tmp_path / "files.yaml"
+    files.write_text(
+        SPEC.format(
+            type="File",
+            details=f"path: '{history.csv}'",
+            slos=SLO.format(
+                name="web", counter="false", good="{series: good}", total="{series: total}"
+            ),
+        ),
+        encoding="utf-8",
+    )
+    pushed = windows_of(report(prom, "--format", "json"))
+    buckets = windows_of(report(prom, "--format", "json", "--no-pushdown"))
+    from_files = windows_of(report(files, "--format", "json"))
+    assert [w["path"] for w in pushed] == ["pushdown", "pushdown", "buckets", "buckets"]
+    assert pushed[2]["reason"] == RESTART
+    assert {w["path"] for w in buckets} == {"buckets"}
+    assert {w["reason"] for w in buckets} == {"pushdown turned off"}
+    assert {w["reason"] for w in from_files} == {"the source cannot sum windows"}
+    keys = ("window", "good", "total", "sli", "error_budget", "burn_rate")
+    for p, b, f in zip(pushed, buckets, from_files, strict=True):
+        assert [p[k] for k in keys] == [b[k] for k in keys] == [f[k] for k in keys]
+    w1h = pushed[0]
+    assert isinstance(w1h["total"], float) and w1h["total"] > 0
+    bad = w1h["total"] - w1h["good"]  # type: ignore[operator]
+    assert w1h["burn_rate"] == pytest.approx(bad / w1h["total"] / 0.01)
+    assert w1h["error_budget"]["consumed"] == bad  # type: ignore[index]
+
+
+def test_report_names_a_failing_slo_and_reports_the_others(
+    history: History, tmp_path: Path
+) -> None:
+    doc: Any = report(prom_spec(history, tmp_path, bad=True), "--format", "json", code=3)
+    assert [o["slo"] for o in doc["objectives"]] == ["web"]
+    [failure] = doc["failures"]
+    assert failure["slo"] == "broken" and "nosuch" in failure["message"]
+
+
+@pytest.mark.parametrize(
+    ("windows", "message"),
+    [("1h,soon", "soon"), ("90s", "whole minutes"), ("0m", "positive")],
+)
+def test_bad_windows_are_rejected(tmp_path: Path, windows: str, message: str) -> None:
+    spec = tmp_path / "s.yaml"
+    spec.write_text("", encoding="utf-8")
+    result = CliRunner().invoke(app, ["report", str(spec), "--windows", windows])
+    assert result.exit_code == 2
+    assert message in result.output
+    assert "Traceback" not in result.output
+
+
+def test_table_says_which_path(
+    history: History, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from slm.cli.app import out
+
+    monkeypatch.setattr(out, "_width", 250)  # no truncated cells
+    result = CliRunner().invoke(
+        app,
+        [
+            "report",
+            str(prom_spec(history, tmp_path)),
+            "--at",
+            END.isoformat(),
+            "--windows",
+            "1h,1d",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    lines = [line for line in result.stdout.splitlines() if " web " in line]
+    assert len(lines) == 2
+    assert "pushdown" in lines[0] and "buckets (a counter restarted" in lines[1]
+    assert np.isfinite(float(lines[0].split("│")[4].strip().rstrip("%")))
