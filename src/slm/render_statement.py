@@ -87,6 +87,15 @@ def statement_table(st: dict[str, Any]) -> Group:
             mins = f"[{e['minutes']} min] " if e["minutes"] else ""
             src = f"  <{e['source']}>" if e["source"] else ""
             lines.append(Text(f"  {e['type']}: {span}{mins}{e['reason']}{src}"))
+        for s in c.get("breach_attribution") or ():
+            mins = "" if s["minutes"] is None else f"{s['minutes']} min, "
+            who = ", ".join(x for x in (s["tier"], s["party"], s["provider"], s["hosting"]) if x)
+            lines.append(
+                Text(
+                    f"  breach: {s['component'] or '-'} ({who or '-'}): "
+                    f"{mins}share {s['share'] * 100:.2f}% [{s['basis']}]"
+                )
+            )
     return Group(*lines)
 
 

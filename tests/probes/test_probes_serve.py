@@ -10,6 +10,7 @@ import sys
 import time
 from pathlib import Path
 
+import httpx
 from probe_servers import ProbeHTTPServer
 
 from slm.store.db import open_store
@@ -47,14 +48,27 @@ def _checks(workspace: Path) -> int:
 
 
 def _serve(specs: Path, workspace: Path, *extra: str) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [SLM, "serve", str(specs), "--port", str(_free_port()), *extra],
+    """Start ``slm serve`` and wait until it answers: only then has it migrated the store,
+    so the test's own reads of the store never race the server's first migration."""
+    port = _free_port()
+    proc = subprocess.Popen(
+        [SLM, "serve", str(specs), "--port", str(port), "--no-notify", *extra],
         cwd=workspace,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
         env={**os.environ, "COLUMNS": "200"},
     )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and proc.poll() is None:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code in (200, 503):
+                return proc
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    _out, err = proc.communicate(timeout=30) if proc.poll() is not None else ("", "")
+    proc.kill()
+    raise AssertionError(f"slm serve did not come up: {err}")
 
 
 def _stop(proc: subprocess.Popen[str]) -> str:
@@ -75,7 +89,7 @@ def test_serve_runs_probes_and_stores_their_checks(
     try:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline and proc.poll() is None:
-            if (tmp_path / ".slm" / "slm.db").exists() and _checks(tmp_path) >= 2:
+            if _checks(tmp_path) >= 2:
                 break
             time.sleep(0.5)
     finally:

@@ -28,7 +28,7 @@ def examples(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def server(examples: Path) -> Iterator[ServerProcess]:
-    s = ServerProcess([examples], examples.parent, "--at", AT).start()
+    s = ServerProcess([examples], examples.parent, "--at", AT, "--no-probes").start()
     s.wait_for("/api/v1/slos", lambda b: all(x["state"] == "ok" for x in b["slos"]))
     yield s
     s.kill()
@@ -49,7 +49,8 @@ def test_healthz_reports_the_running_loop(server: ServerProcess) -> None:
     assert body["status"] == "ok"
     assert body["slos"] == 4
     assert body["stale"] == 0
-    assert body["tasks"] == {"EvaluationLoop.run": "running"}
+    # the evaluation loop and the notification dispatcher (probes are off for this server)
+    assert body["tasks"] == {"EvaluationLoop.run": "running", "_Alerting.dispatch": "running"}
 
 
 def test_slo_list_summarises_every_slo(
@@ -149,7 +150,7 @@ def test_every_evaluation_is_stored_with_provenance(server: ServerProcess, examp
 
 
 def test_sigterm_stops_gracefully(examples: Path, tmp_path: Path) -> None:
-    server = ServerProcess([examples], tmp_path, "--at", AT).start()
+    server = ServerProcess([examples], tmp_path, "--at", AT, "--no-probes").start()
     server.wait_for("/api/v1/slos", lambda b: all(x["state"] == "ok" for x in b["slos"]))
     assert server.stop(signal.SIGTERM) == 0
     log = server.output()

@@ -4,8 +4,9 @@
 the evaluation loop) and the push service. ``background`` is the hook for long-running
 work: each async callable is started as a task when the app starts (FastAPI lifespan) and
 cancelled, then awaited, when it stops. The evaluation loop is one; the synthetic-probe
-scheduler plugs in the same way. A background task that ends on its own (a crash) is
-logged and turns ``/healthz`` to 503.
+scheduler and the notification dispatcher plug in the same way. ``routers`` adds route
+groups (``slm.api.alertmanager``: alerts, incidents and the Alertmanager webhook). A
+background task that ends on its own (a crash) is logged and turns ``/healthz`` to 503.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from contextlib import asynccontextmanager
 from datetime import timedelta
 from typing import Annotated, Any
 
-from fastapi import FastAPI, Header, Request, Response
+from fastapi import APIRouter, FastAPI, Header, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
@@ -55,6 +56,7 @@ def create_app(
     wall: Clock | None = None,
     future_tolerance: timedelta = DEFAULT_FUTURE_TOLERANCE,
     background: Sequence[BackgroundTask] = (),
+    routers: Sequence[APIRouter] = (),
 ) -> FastAPI:
     wall_clock = wall or SystemClock()
     tasks: dict[str, asyncio.Task[None]] = {}
@@ -148,6 +150,8 @@ def create_app(
             board.count_push("accepted", receipt.items)
         return receipt.view()
 
+    for router in routers:  # alerts, incidents, the Alertmanager receiver (api/alertmanager)
+        app.include_router(router)
     return app
 
 

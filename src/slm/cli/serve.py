@@ -6,7 +6,8 @@ import asyncio
 import logging
 import signal
 import socket
-from datetime import timedelta
+import threading
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -15,7 +16,14 @@ import typer
 from slm.cli.app import DbOpt, PathsArg, WorkspaceOpt, app, err, out, parse_instant
 
 if TYPE_CHECKING:
+    from slm.services.ports import Clock
+    from slm.spec.workspace import Workspace
     from slm.store.db import Store
+
+log = logging.getLogger("slm.serve")
+
+RECOVER_WINDOW = timedelta(hours=1)
+"""At start-up, alert transitions this far back without a notification are enqueued."""
 
 
 def _duration(value: str, param: str) -> timedelta:
@@ -87,12 +95,27 @@ def serve(
             "--probes/--no-probes", help="Run the workspace's synthetic probes in the server."
         ),
     ] = True,
+    notify: Annotated[
+        bool,
+        typer.Option(
+            "--notify/--no-notify",
+            help="Deliver queued notifications from the server (--no-notify: they stay in "
+            "the outbox for 'slm notify deliver').",
+        ),
+    ] = True,
+    replay_speed: Annotated[
+        float,
+        typer.Option(
+            "--replay-speed",
+            help="With --replay-at: how many seconds of data time pass per wall second.",
+        ),
+    ] = 1.0,
 ) -> None:
     """Evaluate every SLO under PATH continuously and serve status, /metrics and push."""
     import uvicorn
 
     from slm.api.app import BackgroundTask, create_app
-    from slm.services.ports import Clock, FixedClock, SystemClock
+    from slm.services.ports import FixedClock, SystemClock
     from slm.services.probing import probes_of, run_scheduler
     from slm.services.record import save_specs
     from slm.services.scheduler import (
@@ -123,8 +146,11 @@ def serve(
     if at is not None:
         clock, clock_text = FixedClock(parse_instant(at, "--at")), f"frozen at {at}"
     elif replay_at is not None:
-        clock = ReplayClock(parse_instant(replay_at, "--replay-at"))
-        clock_text = f"replaying from {replay_at}"
+        if not replay_speed > 0:
+            raise typer.BadParameter("must be positive", param_hint="--replay-speed")
+        clock = ReplayClock(parse_instant(replay_at, "--replay-at"), replay_speed)
+        speed = f" at {replay_speed:g}x" if replay_speed != 1 else ""
+        clock_text = f"replaying from {replay_at}{speed}"
     else:
         clock, clock_text = SystemClock(), "wall clock"
 
@@ -135,6 +161,7 @@ def serve(
     store = open_store(db, workspace)
     save_specs(store, ws)  # checks (or, for the default file, migrates) the schema first
     board = StatusBoard.of(ws.slos, intervals, settings.source_timeout)
+    alerting = _alerting(ws, store, clock)
     loop = EvaluationLoop(
         ws,
         IsolatedSources(lambda: SourceFactory(store=store)),
@@ -142,8 +169,11 @@ def serve(
         board,
         clock=clock,
         settings=settings,
+        hooks=[alerting.pipeline],
     )
     background: list[BackgroundTask] = [loop.run]
+    if notify:
+        background.append(alerting.dispatch)
     probe_specs = probes_of(ws) if probes else []
     if probe_specs:
 
@@ -159,6 +189,7 @@ def serve(
         clock=clock,
         future_tolerance=settings.future_tolerance,
         background=background,
+        routers=[alerting.router],
     )
     logging.basicConfig(
         level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", force=True
@@ -193,6 +224,58 @@ def serve(
     err.print(
         f"slm serve: stopped ({', '.join(sorted(set(received))) or 'shutdown'})", markup=False
     )
+
+
+class _Alerting:
+    """What ``slm serve`` runs for alerts: the post-evaluation pipeline, the notification
+    dispatcher (a background task) and the alert, incident and Alertmanager routes."""
+
+    def __init__(self, ws: Workspace, store: Store, clock: Clock):
+        from slm.api.alertmanager import alerting_router
+        from slm.services.alerting import AlertService
+        from slm.services.alertmanager import AlertmanagerReceiver
+        from slm.services.incidents import IncidentService
+        from slm.services.notifications import Dispatcher, NotificationService
+        from slm.services.ports import SystemClock
+        from slm.services.scheduler import AlertPipeline
+
+        wall = SystemClock()  # bookkeeping times; evaluations carry the evaluation clock
+        alerts = AlertService(store, ws, clock=wall)
+        self.notifications = NotificationService(store, ws, clock=wall)
+        incidents = IncidentService(store, ws, clock=wall)
+        self.pipeline = AlertPipeline(alerts, self.notifications, incidents)
+        self.dispatcher = Dispatcher(store, clock=wall)
+        receiver = AlertmanagerReceiver(
+            store, ws, clock=wall, notifications=self.notifications, incidents=incidents
+        )
+        self.router = alerting_router(alerts, incidents, receiver, clock=clock)
+
+    def recover(self, since: datetime) -> None:
+        try:
+            done = self.notifications.recover(since)
+        except Exception as e:  # a store problem here must not keep the server down
+            log.warning("could not recover notifications of earlier alerts: %s", e)
+            return
+        if done:
+            log.info("enqueued %d notification(s) of alerts logged before a restart", len(done))
+
+    async def dispatch(self) -> None:
+        """Deliver due notifications until cancelled (the delivery runs in a thread)."""
+        stop = threading.Event()
+
+        def report(e: Exception) -> None:
+            log.warning("notification delivery: %s", e)
+
+        try:
+            await asyncio.to_thread(self.dispatcher.run, stop, on_error=report)
+        finally:
+            stop.set()
+
+
+def _alerting(ws: Workspace, store: Store, clock: Clock) -> _Alerting:
+    alerting = _Alerting(ws, store, clock)
+    alerting.recover(clock.now() - RECOVER_WINDOW)
+    return alerting
 
 
 def ingest_batches(store: Store, files: list[Path], key: str | None) -> None:

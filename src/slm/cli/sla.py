@@ -42,7 +42,10 @@ def _factory(ws: Any, db: str | None, workspace: Path) -> Any:
     from slm.sources.factory import SourceFactory
     from slm.store.db import open_store
 
-    store = open_store(db, workspace) if {"store", "probe"} & source_types(ws) else None
+    # A store given with --db is opened even when no SLO reads from it: statements then
+    # also use its incidents and their approved exclusions (docs/agreements.md).
+    wanted = db is not None or bool({"store", "probe"} & source_types(ws))
+    store = open_store(db, workspace) if wanted else None
     return SourceFactory(store=store)
 
 

@@ -30,6 +30,7 @@ from typing import Any, Literal
 import numpy as np
 
 from slm.domain.agreement import Agreement, Clause, CreditTier, ExitClause, NoData
+from slm.domain.attribution import BreachShare
 from slm.domain.credits import ROUNDING_RULE, apply_cap, credit_amount, percent_fraction, tier_for
 from slm.domain.exclusions import Exclusion
 from slm.domain.intervals import MINUTE, clip, mask, runs
@@ -62,6 +63,9 @@ class Figures:
     excluded_downtime_minutes: int | None = None
     coverage: Fraction | None = None
     entries: tuple[Entry, ...] = ()
+    # the minutes that counted against the clause (for breach attribution); None for
+    # incident clauses
+    bad: BoolArray | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -153,6 +157,7 @@ def event_figures(
         excluded_minutes=int((excluded.mask & eligible).sum()),
         coverage=Fraction(present, n_eligible) if n_eligible else None,
         entries=tuple(entries),
+        bad=keep & (events.total > events.good),
     )
 
 
@@ -237,6 +242,7 @@ def downtime_figures(
         excluded_downtime_minutes=n_down - adj_down,
         coverage=Fraction(n_meas, int(eligible.sum())) if eligible.any() else None,
         entries=tuple(entries),
+        bad=down & keep,
     )
 
 
@@ -317,6 +323,7 @@ class ClauseResult:
     owner: str
     budget_owner: str
     exit: ExitCount | None
+    breach_attribution: tuple[BreachShare, ...] | None = None  # None: not breached
 
 
 @dataclass(frozen=True)
@@ -344,10 +351,12 @@ def build_statement(
     history: Sequence[Sequence[bool]],
     claim_deadline: date | None,
     inputs: dict[str, Any] | None = None,
+    attributions: Sequence[tuple[BreachShare, ...] | None] | None = None,
 ) -> Statement:
     """Breach, floor, tier, credit (capped) and exit count per clause.
 
-    ``history[i]`` holds clause ``i``'s breaches of earlier periods, oldest first."""
+    ``history[i]`` holds clause ``i``'s breaches of earlier periods, oldest first;
+    ``attributions[i]`` clause ``i``'s breach attribution (kept for breached clauses only)."""
     fee = agreement.fee.amount
     cap_pct = agreement.credits.cap_percent
     cap = credit_amount(fee, cap_pct) if cap_pct is not None else None
@@ -381,6 +390,7 @@ def build_statement(
                 owner=agreement.owner_of(clause),
                 budget_owner=agreement.budget_owner_of(clause),
                 exit=exit_count(agreement.exit, [*history[i], breached]),
+                breach_attribution=attributions[i] if attributions and breached else None,
             )
         )
     return Statement(agreement, period, tuple(results), cap, claim_deadline, dict(inputs or {}))
@@ -479,6 +489,9 @@ def _clause_dict(c: ClauseResult, zone: Any) -> dict[str, Any]:
             )
             if v
         },
+        "breach_attribution": (
+            None if c.breach_attribution is None else [_share_dict(s) for s in c.breach_attribution]
+        ),
         "exit": (
             None
             if c.exit is None
@@ -501,6 +514,26 @@ def _clause_dict(c: ClauseResult, zone: Any) -> dict[str, Any]:
             for e in f.entries
         ],
     }
+
+
+def _share_dict(s: BreachShare) -> dict[str, Any]:
+    return {
+        "component": s.component,
+        "tier": s.tier,
+        "party": s.party,
+        "provider": s.provider,
+        "hosting": s.hosting,
+        "responsibility": s.responsibility,
+        "minutes": s.minutes,
+        "share": share_value(s.share),
+        "basis": s.basis,
+    }
+
+
+def share_value(r: Fraction) -> float:
+    """A share (0..1) rounded to 6 decimals, half to even (for display only)."""
+    d = Decimal(r.numerator) / Decimal(r.denominator)
+    return float(d.quantize(Decimal("0.000001"), rounding=ROUND_HALF_EVEN))
 
 
 def _measure_dict(cl: Clause) -> dict[str, Any]:

@@ -24,6 +24,10 @@ that touches a series an SLO reads from the store, the SLO's stored evaluations 
 holds one of the batch's buckets and that were computed before the batch arrived are
 marked *superseded* (``superseded_at``/``superseded_by``), and the SLO is re-evaluated at
 the next pass.
+
+After each recorded evaluation the loop calls its *hooks* (``hooks=[...]``) in the store
+thread, in order; ``slm serve`` installs ``AlertPipeline`` (alerts, then notifications, then
+incidents). A failing hook is logged and never stops the loop or marks the SLO stale.
 """
 
 from __future__ import annotations
@@ -35,11 +39,11 @@ import random
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from slm.domain.durations import format_duration, parse_duration
 from slm.domain.errors import Problem, SlmError, SpecError
@@ -55,6 +59,12 @@ from slm.spec.workspace import Workspace
 from slm.store.db import Store
 from slm.store.history import HistoryRepository, ServedEvaluation
 from slm.store.push import PushBatchRecord, PushRepository
+
+if TYPE_CHECKING:
+    from slm.domain.alert_state import AlertTransition
+    from slm.services.alerting import AlertService
+    from slm.services.incidents import IncidentService
+    from slm.services.notifications import NotificationService
 
 log = logging.getLogger("slm.serve")
 
@@ -122,16 +132,61 @@ class Computed:
 
 
 class ReplayClock:
-    """Starts at ``start`` and runs forward with the wall clock (``slm serve --replay-at``)."""
+    """Starts at ``start`` and runs forward with the wall clock (``slm serve --replay-at``),
+    ``speed`` times as fast (``--replay-speed``; 60 replays a minute of data per second)."""
 
-    def __init__(self, start: datetime):
+    def __init__(self, start: datetime, speed: float = 1.0):
         if start.tzinfo is None:
             raise ValueError("naive datetime: the replay start must carry a time zone")
+        if not speed > 0:
+            raise ValueError(f"the replay speed must be positive, got {speed}")
         self.start = start.astimezone(UTC)
+        self.speed = speed
         self._t0 = time.monotonic()
 
     def now(self) -> datetime:
-        return self.start + timedelta(seconds=time.monotonic() - self._t0)
+        return self.start + timedelta(seconds=(time.monotonic() - self._t0) * self.speed)
+
+
+EvaluationHook = Callable[[Computed], None]
+"""Called after each recorded evaluation, in the store thread (one at a time, in order)."""
+
+
+class AlertPipeline:
+    """The post-evaluation hook of ``slm serve``: alert states, then notifications, then
+    incidents, each in its own transaction. A failing step is logged and the next still
+    runs (notifications get the budget levels even when alerting failed); the loop never
+    stops for it. Transitions whose notification was lost (a crash between the steps) are
+    enqueued at the next start by ``NotificationService.recover``."""
+
+    def __init__(
+        self,
+        alerts: AlertService | None,
+        notifications: NotificationService | None,
+        incidents: IncidentService | None,
+    ):
+        self.alerts, self.notifications, self.incidents = alerts, notifications, incidents
+
+    def __call__(self, c: Computed) -> None:
+        transitions: list[AlertTransition] = []
+        if self.alerts is not None:
+            try:
+                transitions = self.alerts.process(c.results, c.at)
+            except Exception:
+                log.exception("SLO %s: alert processing failed", c.slo)
+        for t in transitions:
+            log.info("alert %s: %s -> %s at %s", t.key, t.from_status, t.to_status, t.at)
+        if self.notifications is not None:
+            try:
+                self.notifications.on_evaluation(c.results, transitions, c.at)
+            except Exception:
+                log.exception("SLO %s: enqueueing notifications failed", c.slo)
+        if self.incidents is not None and transitions:
+            try:
+                for iid in self.incidents.on_alert_transitions(transitions):
+                    log.info("SLO %s: incident %s updated from alerts", c.slo, iid)
+            except Exception:
+                log.exception("SLO %s: updating incidents failed", c.slo)
 
 
 class IsolatedSources:
@@ -164,8 +219,10 @@ class EvaluationLoop:
         settings: LoopSettings | None = None,
         wall: Clock | None = None,
         rng: random.Random | None = None,
+        hooks: Sequence[EvaluationHook] = (),
     ):
         self.ws, self.factory, self.store, self.board = ws, factory, store, board
+        self.hooks = list(hooks)
         self.clock = clock
         self.wall = wall or SystemClock()
         self.settings = settings or LoopSettings()
@@ -245,6 +302,15 @@ class EvaluationLoop:
             self._failed(name, f"{type(e).__name__}: {e}")
         else:
             self._succeeded(computed)
+            await self._after(computed)
+
+    async def _after(self, computed: Computed) -> None:
+        """Run the post-evaluation hooks; a failing hook is logged, never fatal."""
+        for hook in self.hooks:
+            try:
+                await self._store_call(hook, computed)
+            except Exception:
+                log.exception("SLO %s: post-evaluation hook %r failed", computed.slo, hook)
 
     async def _compute_in_thread(self, slo: SLO) -> Computed:
         loop = asyncio.get_running_loop()

@@ -5,6 +5,16 @@ the exit clause's running count, the earlier periods of the term), shapes the bu
 the SLO objective's events with the engine's ``events_for``, and hands per-period minute
 masks to ``slm.domain.statement``. The statement records its inputs: the hash of every spec
 document it used and of every series and incident file it read.
+
+Breach attribution (``slm.domain.attribution``): a breached minute-counted clause whose
+``attribution.component`` names a ``Component`` has its counted bad minutes explained by
+the components of that component's dependency graph, each measured per minute from its
+bound SLO objectives with the same reader.
+
+Incidents from the store: when a store is given (or the source factory has one) and it
+holds incidents, their approved exclusions join the spec's exclusions (one union mask, so
+nothing is subtracted twice), an incident clause without a file is measured from the stored
+incidents, and the stored records' hash is an input (``incidents store``).
 """
 
 from __future__ import annotations
@@ -13,7 +23,7 @@ import hashlib
 import json
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from fractions import Fraction
 from pathlib import Path
@@ -30,11 +40,14 @@ from slm.domain.agreement import (
     IncidentMeasure,
     SloMeasure,
 )
+from slm.domain.attribution import BreachShare, attribute, bad_minutes
 from slm.domain.business_calendar import BusinessCalendar
+from slm.domain.composite import Component, closure
 from slm.domain.durations import format_duration
 from slm.domain.errors import NotFoundError, SlmError
 from slm.domain.exclusions import Exclusion
-from slm.domain.incident_clock import ClockResult, Incident, run_clock
+from slm.domain.incident import Incident as StoredIncident
+from slm.domain.incident_clock import ClockResult, Incident, IncidentEvent, run_clock
 from slm.domain.indicators import events_for
 from slm.domain.intervals import MINUTE, mask
 from slm.domain.model import SLO, BudgetingMethod, CalendarWindow, MetricQuery, MissingData
@@ -56,9 +69,11 @@ from slm.domain.statement import (
 )
 from slm.domain.windows import calendar_period
 from slm.services.ports import SourceFactory
+from slm.spec.components import components as workspace_components
 from slm.spec.incident_file import IncidentFile, read_incidents
 from slm.spec.slm_v1 import API_VERSION
 from slm.spec.workspace import Workspace
+from slm.store.db import Store
 
 AGREEMENT = (API_VERSION, "Agreement")
 CALENDAR = (API_VERSION, "Calendar")
@@ -196,11 +211,21 @@ class Inputs:
 class _Data:
     """Reads every query and incident file once for a span; records hashes of what it read."""
 
-    def __init__(self, ws: Workspace, factory: SourceFactory, start: datetime, end: datetime):
+    def __init__(
+        self,
+        ws: Workspace,
+        factory: SourceFactory,
+        start: datetime,
+        end: datetime,
+        stored: StoreIncidents | None = None,
+    ):
         self.ws, self.factory, self.start, self.end = ws, factory, start, end
         self._buckets: dict[str, Buckets] = {}
         self._files: dict[str, IncidentFile] = {}
+        self.stored = stored
         self.inputs = Inputs()
+        if stored is not None:
+            self.inputs.data["incidents store"] = stored.sha256
 
     def events(self, slo_name: str, objective: str) -> EventSeries:
         slo = self.ws.slos[slo_name]
@@ -224,12 +249,76 @@ class _Data:
         return self._buckets[key]
 
     def incidents(self, m: IncidentMeasure) -> IncidentFile:
+        if not m.path:
+            stored = self.stored
+            return IncidentFile("store", "", stored.clocks if stored is not None else ())
         path = Path(m.base_dir) / m.path
         key = str(path)
         if key not in self._files:
             self._files[key] = read_incidents(path)
             self.inputs.data[f"incidents {m.path}"] = self._files[key].sha256
         return self._files[key]
+
+
+# --- incidents from the store -------------------------------------------------------------
+
+_PRIORITY_CHANGE = re.compile(r"^(P[1-4]) -> (P[1-4])\b")
+_NOT_A_RESPONSE = frozenset({"opened", "alert", "priority", "resolved"})
+
+
+@dataclass(frozen=True)
+class StoreIncidents:
+    """What a statement reads from the store's incidents: the approved exclusions, the
+    incidents as handling clocks, and the sha256 of both (an input of the statement)."""
+
+    exclusions: tuple[Exclusion, ...]
+    clocks: tuple[Incident, ...]
+    sha256: str
+
+
+def clock_incident(i: StoredIncident) -> Incident:
+    """A stored incident as a handling clock: opened at ``opened_at`` with the priority it
+    had then (undone from its ``priority`` events, ``P2 -> P1 ...``), each priority change,
+    responded at the first manual event that is not an opening, alert, priority change or
+    resolution, resolved at ``resolved_at``."""
+    source = f"store incident {i.id}"
+    changes = [
+        (e.at, m.group(1), m.group(2))
+        for e in i.timeline
+        if e.kind == "priority" and (m := _PRIORITY_CHANGE.match(e.text))
+    ]
+    first = changes[0][1] if changes else i.priority
+    events = [IncidentEvent("open", i.opened_at, first, source=source)]
+    events += [IncidentEvent("priority", at, new, source=source) for at, _, new in changes]
+    response = next(
+        (e for e in i.timeline if e.source == "manual" and e.kind not in _NOT_A_RESPONSE), None
+    )
+    if response is not None:
+        events.append(IncidentEvent("respond", response.at, note=response.text, source=source))
+    if i.resolved_at is not None:
+        events.append(IncidentEvent("resolve", i.resolved_at, source=source))
+    events.sort(key=lambda e: e.at)
+    return Incident(i.id, i.service, tuple(events), source)
+
+
+def store_incidents(store: Store) -> StoreIncidents | None:
+    """The store's incidents and approved exclusions; ``None`` when it holds none."""
+    from slm.services.incidents import IncidentService
+    from slm.services.itsm import incident_json
+    from slm.store.incidents import exclusion_json
+
+    svc = IncidentService(store)
+    incidents = svc.find()
+    if not incidents:
+        return None
+    approved = sorted(svc.approved_exclusions(), key=lambda e: e.name)
+    body = {
+        "incidents": [incident_json(i) for i in incidents],
+        "approved_exclusions": [exclusion_json(e) for e in approved],
+    }
+    digest = hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()
+    clocks = tuple(clock_incident(i) for i in incidents if i.kind == "incident")
+    return StoreIncidents(tuple(approved), clocks, digest)
 
 
 def _slice(ev: EventSeries, period: Period) -> EventSeries:
@@ -247,6 +336,7 @@ class _Context:
     data: _Data
     calendar: BusinessCalendar | None
     exclusions: list[Exclusion]
+    components: dict[str, Component] = field(default_factory=dict)
 
 
 def _eligible(c: _Context, clause: Clause, period: Period) -> BoolArray:
@@ -289,7 +379,7 @@ def clause_figures(c: _Context, clause: Clause, period: Period) -> Figures:
 
 def _incident_figures(c: _Context, clause: Clause, m: IncidentMeasure, period: Period) -> Figures:
     file = c.data.incidents(m)
-    source = f"incidents {m.path}"
+    source = f"incidents {m.path}" if m.path else "incidents store"
     until = max([period.end, *(e.at for i in file.incidents for e in i.events)])
     schedule = None
     if clause.business_hours_only and c.calendar is not None:
@@ -360,19 +450,30 @@ def _outcome(
 # --- statements -------------------------------------------------------------------------
 
 
-def _spec_inputs(ws: Workspace, ag: Agreement, exclusions: Sequence[Exclusion]) -> dict[str, str]:
+def _spec_inputs(
+    ws: Workspace,
+    ag: Agreement,
+    exclusions: Sequence[Exclusion],
+    components: Sequence[Component] = (),
+) -> dict[str, str]:
     """Hashes of the documents the statement depends on: the agreement, its calendar and
-    exclusions, its services, and the SLOs, SLIs and data sources its clauses read."""
+    exclusions, its services, the SLOs, SLIs and data sources its clauses read, and the
+    components (with their SLOs) a breach was attributed through."""
     wanted = {("Agreement", ag.name)} | {("Exclusion", e.name) for e in exclusions}
+    slos = {(b.slo, b.objective) for comp in components for b in comp.slos}
+    wanted |= {("Component", comp.name) for comp in components}
     wanted |= {("Service", s) for s in ag.services}
     if ag.calendar:
         wanted.add(("Calendar", ag.calendar))
     for c in ag.clauses:
         m = c.measure
-        if isinstance(m, SloMeasure | DowntimeMeasure) and m.slo in ws.slos:
-            slo = ws.slos[m.slo]
-            _, indicator, roles = _roles(slo, m.objective)
-            wanted |= {("SLO", m.slo), ("SLI", indicator.name)}
+        if isinstance(m, SloMeasure | DowntimeMeasure):
+            slos.add((m.slo, m.objective))
+    for slo_name, objective in sorted(slos):
+        if slo_name in ws.slos:
+            slo = ws.slos[slo_name]
+            _, indicator, roles = _roles(slo, objective)
+            wanted |= {("SLO", slo_name), ("SLI", indicator.name)}
             wanted |= {("DataSource", q.source) for q in roles.values() if q.source}
     return {
         f"{doc.kind}/{doc.name}": doc.sha256
@@ -381,11 +482,107 @@ def _spec_inputs(ws: Workspace, ag: Agreement, exclusions: Sequence[Exclusion]) 
     }
 
 
+def _merged_exclusions(
+    ag: Agreement, spec: list[Exclusion], stored: StoreIncidents | None
+) -> list[Exclusion]:
+    """The spec's exclusions and the store's approved ones that apply to ``ag``; a stored
+    exclusion with a spec exclusion's name is the same exclusion and is taken once."""
+    if stored is None:
+        return spec
+    names = {e.name for e in spec}
+    extra = [
+        e
+        for e in stored.exclusions
+        if e.counts and e.name not in names and e.applies_to(ag.name, ag.services)
+    ]
+    return sorted([*spec, *extra], key=lambda e: e.name)
+
+
 def _context(
-    ws: Workspace, ag: Agreement, factory: SourceFactory, periods: Sequence[Period]
+    ws: Workspace,
+    ag: Agreement,
+    factory: SourceFactory,
+    periods: Sequence[Period],
+    store: Store | None = None,
 ) -> _Context:
-    data = _Data(ws, factory, periods[0].start, periods[-1].end)
-    return _Context(ws, ag, data, calendar_of(ws, ag), exclusions_for(ws, ag))
+    if store is None:
+        store = getattr(factory, "store", None)
+    stored = store_incidents(store) if store is not None else None
+    data = _Data(ws, factory, periods[0].start, periods[-1].end, stored)
+    exclusions = _merged_exclusions(ag, exclusions_for(ws, ag), stored)
+    comps = workspace_components(ws.objects)
+    return _Context(ws, ag, data, calendar_of(ws, ag), exclusions, comps)
+
+
+# --- breach attribution ------------------------------------------------------------------
+
+
+def _own_down(c: _Context, comp: Component, period: Period) -> BoolArray | None:
+    """Minutes any bound objective of ``comp`` was bad (``None``: no SLO bound)."""
+    if not comp.slos:
+        return None
+    down = np.zeros(period.minutes, dtype=np.bool_)
+    for b in comp.slos:
+        events = _slice(c.data.events(b.slo, b.objective), period)
+        slo = c.ws.slos[b.slo]
+        obj = next(o for o in slo.objectives if o.name == b.objective)
+        if slo.budgeting_method is BudgetingMethod.TIMESLICES:
+            assert obj.time_slice_window is not None and obj.time_slice_target is not None
+            width = int(obj.time_slice_window // MINUTE)
+            down |= bad_minutes(events, 1 - Fraction(str(obj.time_slice_target)), width)
+        else:
+            down |= bad_minutes(events, 1 - Fraction(str(obj.target)))
+    return down
+
+
+def breach_attribution(
+    c: _Context, clause: Clause, fig: Figures, period: Period
+) -> tuple[tuple[BreachShare, ...], list[Entry]]:
+    """The shares of a breached clause and notes on components that were not measured."""
+    declared = clause.attribution
+    root = declared.component
+    if fig.bad is None or root not in c.components:
+        return attribute(fig.bad, declared, {}, {}), []
+    own: dict[str, BoolArray] = {}
+    unmeasured: list[str] = []
+    for name in closure(root, {n: x.node() for n, x in c.components.items()}):
+        try:
+            down = _own_down(c, c.components[name], period)
+        except SlmError as e:
+            down = None
+            unmeasured.append(f"{name} ({e})")
+        else:
+            if down is None:
+                unmeasured.append(name)
+        if down is not None:
+            own[name] = down
+    notes = []
+    if unmeasured:
+        notes.append(
+            Entry(
+                "note",
+                "attribution: not measured (no SLO bound, or no data), never blamed on "
+                "their own: " + ", ".join(unmeasured),
+            )
+        )
+    return attribute(fig.bad, declared, c.components, own), notes
+
+
+def _attribution_components(
+    c: _Context, ag: Agreement, attributions: Sequence[tuple[BreachShare, ...] | None]
+) -> list[Component]:
+    """The components a breach was attributed through (the closures of their roots)."""
+    nodes = {n: x.node() for n, x in c.components.items()}
+    names: set[str] = set()
+    for clause, shares in zip(ag.clauses, attributions, strict=True):
+        root = clause.attribution.component
+        if shares is not None and root in c.components and clause.measure.kind != "incidents":
+            names.update(closure(root, nodes))
+    return [c.components[n] for n in sorted(names)]
+
+
+def _with_notes(fig: Figures, notes: Sequence[Entry]) -> Figures:
+    return replace(fig, entries=(*fig.entries, *notes)) if notes else fig
 
 
 def figures_by_period(
@@ -397,27 +594,46 @@ def figures_by_period(
 
 
 def compute_statement(
-    ws: Workspace, name: str, period_label: str, factory: SourceFactory
+    ws: Workspace,
+    name: str,
+    period_label: str,
+    factory: SourceFactory,
+    *,
+    store: Store | None = None,
 ) -> Statement:
-    """The statement of Agreement ``name`` for ``period_label`` (``2026-10``, ``2026-Q4``)."""
+    """The statement of Agreement ``name`` for ``period_label`` (``2026-10``, ``2026-Q4``).
+
+    ``store`` (default: the factory's store, if any) supplies incidents and their approved
+    exclusions (see the module docstring)."""
     ag = agreement(ws, name)
     period = parse_period(ag, period_label)
     lookback = 0
     if ag.exit is not None:
         lookback = max(ag.exit.consecutive or 1, ag.exit.within_periods) - 1
     earlier = previous(ag, period, lookback)
-    c = _context(ws, ag, factory, [*earlier, period])
+    c = _context(ws, ag, factory, [*earlier, period], store)
     figures = [clause_figures(c, clause, period) for clause in ag.clauses]
+    attributions: list[tuple[BreachShare, ...] | None] = []
+    for i, clause in enumerate(ag.clauses):
+        if not is_breached(clause, figures[i]):
+            attributions.append(None)
+            continue
+        shares, notes = breach_attribution(c, clause, figures[i], period)
+        attributions.append(shares)
+        figures[i] = _with_notes(figures[i], notes)
     history = [
         [is_breached(clause, clause_figures(c, clause, p)) for p in earlier]
         for clause in ag.clauses
     ]
-    c.data.inputs.specs = _spec_inputs(ws, ag, c.exclusions)
+    used = _attribution_components(c, ag, attributions)
+    c.data.inputs.specs = _spec_inputs(ws, ag, c.exclusions, used)
     window = ag.credits.claim_window
     deadline = None
     if window is not None:
         deadline = (period.end.astimezone(ZoneInfo(ag.time_zone)) + window - MINUTE).date()
-    return build_statement(ag, period, figures, history, deadline, c.data.inputs.as_dict())
+    return build_statement(
+        ag, period, figures, history, deadline, c.data.inputs.as_dict(), attributions
+    )
 
 
 def statement_json(st: Statement) -> str:

@@ -1,0 +1,82 @@
+"""Alert and incident routes of ``slm serve``: the Alertmanager webhook receiver and the
+read-only views of current alerts and open incidents (docs/serve.md)."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+
+from slm.domain.alert_state import AlertStatus
+from slm.services.alerting import AlertService, alert_view, transition_view
+from slm.services.alertmanager import AlertmanagerReceiver, PayloadError, parse_payload
+from slm.services.incidents import IncidentService
+from slm.services.itsm import incident_json
+from slm.services.ports import Clock
+from slm.services.views import iso
+
+_CURRENT = (AlertStatus.PENDING, AlertStatus.FIRING)
+
+
+def alerting_router(
+    alerts: AlertService,
+    incidents: IncidentService,
+    receiver: AlertmanagerReceiver,
+    *,
+    clock: Clock,
+) -> APIRouter:
+    router = APIRouter(tags=["alerts"])
+    lock = asyncio.Lock()  # one webhook at a time: its transactions stay in order
+
+    @router.get("/api/v1/alerts")
+    def list_alerts() -> dict[str, Any]:
+        """Pending and firing alerts, one group per SLO (``service/slo``), each led by its
+        most severe, earliest firing alert."""
+        current = alerts.alerts(statuses=_CURRENT)
+        firing = {g.key: g for g in alerts.groups()}
+        by_group: dict[str, list[dict[str, Any]]] = {}
+        for a in current:
+            by_group.setdefault(f"{a.service}/{a.slo}", []).append(alert_view(a))
+        groups = []
+        for key in sorted(by_group):
+            g = firing.get(key)
+            groups.append(
+                {
+                    "group": key,
+                    "leader": g.leader if g else None,
+                    "severity": g.severity if g else None,
+                    "firing": sum(1 for v in by_group[key] if v["status"] == "firing"),
+                    "alerts": by_group[key],
+                }
+            )
+        return {"at": iso(clock.now()), "groups": groups}
+
+    @router.get("/api/v1/incidents")
+    def list_incidents() -> dict[str, Any]:
+        """Open incidents, oldest first, with their timelines."""
+        found = sorted(incidents.find(status="open"), key=lambda i: (i.opened_at, i.id))
+        return {"at": iso(clock.now()), "incidents": [incident_json(i) for i in found]}
+
+    @router.post("/api/v1/alertmanager")
+    async def alertmanager(request: Request) -> JSONResponse:
+        """Alertmanager webhook (payload version 4); see docs/serve.md."""
+        try:
+            payload = parse_payload(await request.body())
+        except PayloadError as e:
+            detail = [{"field": f, "msg": m} for f, m in e.problems]
+            return JSONResponse({"error": str(e), "detail": detail}, status_code=400)
+        async with lock:
+            receipt = await asyncio.to_thread(receiver.handle, payload)
+        body = {
+            "received": receipt.received,
+            "accepted": receipt.received - len(receipt.ignored),
+            "duplicates": receipt.duplicates,
+            "transitions": [transition_view(t) for t in receipt.transitions],
+            "incidents": receipt.incidents,
+            "ignored": [i.view() for i in receipt.ignored],
+        }
+        return JSONResponse(body)
+
+    return router
