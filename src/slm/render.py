@@ -59,8 +59,12 @@ def status_table(results: Sequence[ObjectiveResult], at: datetime) -> Table:
     table.add_column("Burn 6h", justify="right")
     table.add_column("Alerts")
     table.add_column("Coverage", justify="right")
+    notes: list[str] = []
     for r in results:
         sli = Text(_pct(r.sli)) if r.status == "ok" else Text("no data", style="dim")
+        for note in r.notes:
+            notes.append(f"{r.slo} / {r.objective}: {note}")
+            sli.append(" *", style="yellow")
         table.add_row(
             r.service,
             r.slo,
@@ -74,4 +78,7 @@ def status_table(results: Sequence[ObjectiveResult], at: datetime) -> Table:
             _alerts(r),
             f"{r.coverage.ratio * 100:.1f}%",
         )
+    if notes:
+        table.caption = "\n".join(f"* {n}" for n in notes)
+        table.caption_justify = "left"
     return table

@@ -303,3 +303,7 @@ def test_evaluate_over_an_old_window_uses_the_roll_ups(loaded: Store, tmp_path: 
     assert (after.good, after.total, after.sli) == (before.good, before.total, before.sli)
     assert after.total == _expected("checkout_total", old - DAY, old)
     assert after.coverage == before.coverage
+    # ... and says so, naming the coarsest roll-up read: the SLO window lies in the hourly
+    # tier, but the 3d burn-rate window reaches back into the daily one.
+    assert before.notes == ()
+    assert after.notes == ("computed from 1d roll-ups: finer buckets were removed by retention",)

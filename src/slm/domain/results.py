@@ -76,3 +76,6 @@ class ObjectiveResult:
     # End (exclusive) of what was evaluated: ``at`` floored to the bucket grid (and, for
     # the time-slice methods, to the last complete slice).
     window_end: datetime | None = None
+    # Caveats about the data behind the numbers, e.g. that roll-ups stood in for buckets
+    # retention removed. Empty when the numbers come from the finest data.
+    notes: tuple[str, ...] = ()

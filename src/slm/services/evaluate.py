@@ -10,14 +10,16 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
+from slm.domain.durations import format_duration
 from slm.domain.errors import DataError, SourceError
 from slm.domain.evaluation import evaluate_objective
 from slm.domain.indicators import events_for
 from slm.domain.model import SLO, AlertCatalogue, Indicator, MetricQuery
 from slm.domain.results import ObjectiveResult
+from slm.domain.retention import StoredBuckets
 from slm.domain.series import DEFAULT_STEP, Buckets, floor_to_step
 from slm.domain.windows import period_length, window_bounds
 from slm.services.ports import SourceFactory
@@ -91,8 +93,19 @@ def evaluate_slo(
         indicator = slo.indicator_for(objective)
         buckets = {role: read(q, start, end) for role, q in _roles(indicator).items()}
         events = events_for(indicator, objective, buckets)
-        results.append(evaluate_objective(slo, objective, events, at, cat))
+        result = evaluate_objective(slo, objective, events, at, cat)
+        notes = _rollup_notes(buckets.values())
+        results.append(replace(result, notes=notes) if notes else result)
     return results
+
+
+def _rollup_notes(buckets: Iterable[Buckets]) -> tuple[str, ...]:
+    """Say so when retention roll-ups stood in for removed buckets (docs/retention.md)."""
+    resolutions = [b.resolution for b in buckets if isinstance(b, StoredBuckets) and b.from_rollups]
+    if not resolutions:
+        return ()
+    coarsest = format_duration(max(resolutions))
+    return (f"computed from {coarsest} roll-ups: finer buckets were removed by retention",)
 
 
 def evaluate_workspace(

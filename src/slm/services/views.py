@@ -86,4 +86,5 @@ def result_view(r: ObjectiveResult) -> dict[str, Any]:
             "present_buckets": r.coverage.present,
             "ratio": r.coverage.ratio,
         },
+        "notes": list(r.notes),
     }
