@@ -6,25 +6,29 @@ every ``--scrape`` seconds over ``--days`` days *ending now*, because slo-genera
 Prometheus backend always queries at the current time), then computes every SLO's report
 twice in the same run:
 
-- **slm**: ``report_workspace`` (``slm report``) at the current minute over the same four
-  windows (1h, 6h, 3d, 30d), window sums pushed down to Prometheus (batched instant
-  queries, see ``slm.sources.prometheus_pushdown``; ``counter: true``), ``stats=all`` asked
-  so that Prometheus reports its own time for every query; with ``--bucket-path`` also
-  the bucket path (one-minute buckets read with ``query_range``) for comparison;
+- **slm**: ``slm report PATH --windows 1h,6h,3d,30d --format json`` at the current minute,
+  run as a command like slo-generator (interpreter start, reading the specs and the
+  report all timed), window sums pushed down to Prometheus (batched instant queries, see
+  ``slm.sources.prometheus_pushdown``; ``counter: true``); then the same report once more
+  in this process (``report_workspace``) with ``stats=all`` asked, so that Prometheus
+  reports its own time for every query; with ``--bucket-path`` also the bucket path
+  (one-minute buckets read with ``query_range``) for comparison;
 - **slo-generator 2.6.0** (``bench/.venv-slo-generator``, created here with
   ``setuptools<70``): ``slo-generator compute`` over a folder of the same SLOs, an error
   budget policy of four windows (1h, 6h, 3d, 30d), ``good_bad_ratio`` method.
 
-Printed: both wall times and their ratio (target: slm at least 5x faster), and slm's wall
-time over the total server-side time Prometheus reported for slm's queries (target: at
-most 1.5). If slo-generator cannot be installed, the reason is printed and the second ratio
-still is. Usage: ``.venv/bin/python bench/prometheus.py [--slos 200 --days 30]``.
+Printed: both commands' wall times and their ratio (target: slm at least 5x faster), and
+the in-process report's wall time over the total server-side time Prometheus reported for
+its queries (target: at most 1.5). If slo-generator cannot be installed, the reason is
+printed and the second ratio still is.
+Usage: ``.venv/bin/python bench/prometheus.py [--slos 200 --days 30]``.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import os
 import shutil
 import socket
@@ -178,6 +182,23 @@ def run_slm(
     return wall, client.server_seconds - before, len(report.objectives), report.paths
 
 
+def run_slm_command(setup: Setup, work: Path) -> float:
+    """Wall seconds of ``slm report`` as a command (the spec written by ``run_slm``)."""
+    at = datetime.fromtimestamp(setup.now - setup.now % 60, tz=UTC) + timedelta(minutes=1)
+    windows = ",".join(f"{w // 3600}h" if w < 86400 else f"{w // 86400}d" for w in WINDOWS_S)
+    cmd = [str(Path(sys.executable).with_name("slm")), "report", str(work / "slm.yaml")]
+    cmd += ["--at", at.strftime("%Y-%m-%dT%H:%M:%SZ"), "--windows", windows, "--format", "json"]
+    t = time.perf_counter()
+    run = subprocess.run(cmd, capture_output=True, text=True, check=False, cwd=work)
+    wall = time.perf_counter() - t
+    if run.returncode != 0:
+        sys.exit(f"slm report failed (exit {run.returncode}): {run.stderr[-500:]}")
+    report = json.loads(run.stdout)
+    if len(report["objectives"]) != setup.slos:
+        sys.exit(f"slm report gave {len(report['objectives'])} objectives, not {setup.slos}")
+    return wall
+
+
 def install_slo_generator() -> tuple[Path | None, str]:
     exe = VENV / "bin" / "slo-generator"
     if exe.exists():
@@ -304,13 +325,15 @@ def main() -> None:
                     f"slm bucket path (--no-pushdown): {b_wall:.2f}s wall, Prometheus "
                     f"{b_server:.2f}s, ratio {b_wall / b_server:.2f}"
                 )
-            slm_wall, server, results, paths = run_slm(setup, url, work)
+            in_wall, server, results, paths = run_slm(setup, url, work)
             print(
-                f"slm report: {results} objectives x {len(WINDOWS_S)} windows {paths} in "
-                f"{slm_wall:.2f}s wall; Prometheus reported {server:.2f}s of query time "
-                "for slm's queries"
+                f"slm report (in process): {results} objectives x {len(WINDOWS_S)} windows "
+                f"{paths} in {in_wall:.2f}s wall; Prometheus reported {server:.2f}s of query "
+                "time for its queries"
             )
-            print(f"ratio slm wall / server query time: {slm_wall / server:.2f} (target <= 1.5)")
+            print(f"ratio slm wall / server query time: {in_wall / server:.2f} (target <= 1.5)")
+            slm_wall = run_slm_command(setup, work)
+            print(f"slm report (command): {slm_wall:.2f}s wall")
             if exe is None:
                 print(f"slo-generator not run: {why}")
                 return

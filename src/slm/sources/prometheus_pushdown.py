@@ -10,14 +10,23 @@ the bucket path (values 1 ms before bucket boundaries, ``e' = end - 1ms``,
   ``@`` modifiers: ``Q @ e'`` for a plain selector, ``last_over_time((Q)[1ms:1ms] @ e')``
   for any other expression). That telescopes the bucket path's per-bucket increases, so it
   equals the bucket path when every series is continuous over the window. slm checks that
-  in the same request with ``resets(Q[w + 5m] @ e')`` (plain selectors: the raw samples)
-  or ``resets((Q)[w + 5m:1m] @ e')`` (other expressions: one-minute subquery): the result
+  with ``resets(Q[w + 5m] @ e')`` (plain selectors: the raw samples) or
+  ``resets((Q)[w + 5m:1m] @ e')`` (other expressions: one-minute subquery): the result
   lists every series that had samples in the window (and the lookback before it) and how
   often it dropped. When a series restarted, or starts or stops inside the window (it has
   no value at ``s'`` or ``e'``), the window is answered from buckets instead
   (``WindowPush.fallback`` says why). Not detected: a gap *inside* the window longer than
   the lookback delta; the pushdown then counts the increase across the gap (as measurement
   files do), the bucket path loses it.
+
+  Reading raw samples is what costs, so the check is done as rarely as it can be. It runs
+  once over the *longest* window: all windows end at ``e'``, so a series set with no
+  restart there and present at ``e'`` and at a shorter window's ``s'`` passes for that
+  window too. And a plain selector whose matchers include all of another counter
+  selector's (``x{slo="a",code="ok"}`` inside ``x{slo="a"}``, the usual good/total pair)
+  selects a subset of its series, so the wider selector's check covers it. Only a
+  (query, window) pair that this first round cannot clear gets its own ``resets`` over
+  that window in a second round, with the rule above.
 - ``counter: false``: ``sum_over_time((sum((Q) >= -Inf))[w:1m] @ end+1m-1ms)`` and the same
   with ``count_over_time(count(...))`` for coverage: ``Q`` is evaluated by Prometheus at the
   ``w / 1m`` minute boundaries ``end - w + 1m .. end`` (a subquery's steps are aligned to
@@ -26,7 +35,8 @@ the bucket path (values 1 ms before bucket boundaries, ``e' = end - 1ms``,
 
 No extrapolation is involved (no ``increase()``/``rate()`` is added around user queries).
 All expressions of all queries are sent as few large instant queries (each expression
-tagged with a ``__slm_k`` label by ``label_replace`` and joined with ``or``), split into at
+tagged with a ``__slm_k`` label by ``label_replace`` and joined with ``or`` as a
+balanced tree), split into at
 most ``maxConcurrentQueries`` concurrent requests. A request that Prometheus rejects (bad
 PromQL in one query) is retried query by query, so one bad query fails alone.
 """
@@ -52,7 +62,7 @@ from slm.sources.prometheus_http import PrometheusClient
 LOOKBACK_MS = 5 * 60_000
 """Prometheus's default ``--query.lookback-delta``: how far back an instant value looks."""
 EPSILON_MS = 1
-MAX_EXPRESSIONS_PER_REQUEST = 120
+MAX_EXPRESSIONS_PER_REQUEST = 400
 _KEY = "__slm_k"
 
 _STRING = r'"(?:[^"\\]|\\.)*"|\'(?:[^\'\\]|\\.)*\'|`[^`]*`'
@@ -78,30 +88,85 @@ class _Expr:
     text: str
 
 
-def _expressions(
-    i: int, expr: str, counter: bool, end_ms: int, windows_ms: list[int]
-) -> list[_Expr]:
+def _values(i: int, expr: str, end_ms: int, windows_ms: list[int]) -> list[_Expr]:
+    """A counter query's values at ``e'`` and at every window's ``s'``."""
+    plain = is_selector(expr)
+    e = end_ms - EPSILON_MS
     out: list[_Expr] = []
-    if counter:
-        plain = is_selector(expr)
-        e = end_ms - EPSILON_MS
-        for t in sorted({e, *(e - w for w in windows_ms)}):
-            text = (
-                f"{expr} @ {_at(t)}" if plain else f"last_over_time(({expr})[1ms:1ms] @ {_at(t)})"
+    for t in sorted({e, *(e - w for w in windows_ms)}):
+        text = f"{expr} @ {_at(t)}" if plain else f"last_over_time(({expr})[1ms:1ms] @ {_at(t)})"
+        out.append(_Expr(i, "value", t, text))
+    return out
+
+
+def _resets(i: int, expr: str, end_ms: int, w: int) -> _Expr:
+    """Restarts per series over ``[e' - w - lookback, e']``; lists every series seen."""
+    r = f"{w + LOOKBACK_MS}ms"
+    rng = f"{expr}[{r}]" if is_selector(expr) else f"({expr})[{r}:1m]"
+    return _Expr(i, "resets", w, f"resets({rng} @ {_at(end_ms - EPSILON_MS)})")
+
+
+def _gauge(i: int, expr: str, end_ms: int, windows_ms: list[int]) -> list[_Expr]:
+    out: list[_Expr] = []
+    t = end_ms + 60_000 - EPSILON_MS
+    for w in windows_ms:
+        inner = f"(({expr}) >= -Inf)"
+        out.append(_Expr(i, "sum", w, f"sum_over_time((sum{inner})[{w}ms:1m] @ {_at(t)})"))
+        out.append(_Expr(i, "count", w, f"count_over_time((count{inner})[{w}ms:1m] @ {_at(t)})"))
+    return out
+
+
+_MATCHER = re.compile(
+    rf"\s*([A-Za-z_][A-Za-z0-9_]*)\s*(=~|!~|!=|=)\s*({_STRING})\s*(?:,|$)", re.DOTALL
+)
+
+
+def selector_matchers(expr: str) -> frozenset[str] | None:
+    """The matchers of a plain selector (the metric name as ``__name__="..."``), else None.
+
+    ``A``'s series are a subset of ``B``'s whenever ``matchers(B) <= matchers(A)``.
+    """
+    if not is_selector(expr):
+        return None
+    text = expr.strip()
+    brace = text.find("{")
+    name, body = (text, "") if brace < 0 else (text[:brace].strip(), text[brace + 1 : -1])
+    out: set[str] = {f'__name__="{name}"'} if name else set()
+    pos = 0
+    body = body.strip().rstrip(",").strip() if body.strip() else ""
+    while pos < len(body):
+        m = _MATCHER.match(body, pos)
+        if m is None:
+            return None
+        label, op, value = m.groups()
+        if value[0] == "'":  # one spelling per value: 'x' and "x" are the same matcher
+            value = '"' + value[1:-1].replace('"', '\\"') + '"'
+        out.add(f"{label}{op}{value}")
+        pos = m.end()
+    return frozenset(out)
+
+
+def covers(texts: dict[int, str]) -> dict[int, int]:
+    """For each plain selector, the query whose reset check stands for it (maybe itself).
+
+    The cover has the fewest matchers among the selectors whose matchers are a subset of
+    this one's (ties: lowest index), so it is never covered by another one itself.
+    """
+    parsed = {i: selector_matchers(t) for i, t in texts.items()}
+    by_name: dict[str, list[tuple[int, frozenset[str]]]] = defaultdict(list)
+    for i, m in parsed.items():
+        if m is not None:
+            name = next((x for x in m if x.startswith('__name__="')), "")
+            by_name[name].append((i, m))
+    out: dict[int, int] = {}
+    for group in by_name.values():
+        nameless = by_name.get("", []) if group is not by_name.get("") else []
+        for i, mi in group:
+            best = min(
+                ((len(mj), j) for j, mj in [*group, *nameless] if mj <= mi),
+                default=(len(mi), i),
             )
-            out.append(_Expr(i, "value", t, text))
-        for w in windows_ms:
-            r = f"{w + LOOKBACK_MS}ms"
-            rng = f"{expr}[{r}]" if plain else f"({expr})[{r}:1m]"
-            out.append(_Expr(i, "resets", w, f"resets({rng} @ {_at(e)})"))
-    else:
-        t = end_ms + 60_000 - EPSILON_MS
-        for w in windows_ms:
-            inner = f"(({expr}) >= -Inf)"
-            out.append(_Expr(i, "sum", w, f"sum_over_time((sum{inner})[{w}ms:1m] @ {_at(t)})"))
-            out.append(
-                _Expr(i, "count", w, f"count_over_time((count{inner})[{w}ms:1m] @ {_at(t)})")
-            )
+            out[i] = best[1]
     return out
 
 
@@ -134,8 +199,17 @@ def instant_query(client: PrometheusClient, expr: str, time_ms: int) -> list[dic
     return result
 
 
+def _union(parts: list[str]) -> str:
+    """``a or b or ...`` as a balanced tree: a chain makes Prometheus match every series
+    collected so far at each ``or`` (quadratic), a tree only ``log n`` times."""
+    if len(parts) == 1:
+        return parts[0]
+    mid = len(parts) // 2
+    return f"({_union(parts[:mid])}) or ({_union(parts[mid:])})"
+
+
 def _batch(client: PrometheusClient, exprs: Sequence[tuple[int, _Expr]], time_ms: int) -> _Answer:
-    text = " or ".join(f'label_replace({e.text}, "{_KEY}", "{k}", "", "")' for k, e in exprs)
+    text = _union([f'label_replace({e.text}, "{_KEY}", "{k}", "", "")' for k, e in exprs])
     out: _Answer = defaultdict(list)
     where = client._where()
     for item in instant_query(client, text, time_ms):
@@ -173,25 +247,56 @@ class Pushdown:
         windows_ms = [step_seconds(w) * 1000 for w in windows]
         if any(w <= 0 or w % 60_000 for w in windows_ms):
             raise ValueError("windows must be positive whole minutes")
+        longest = max(windows_ms)
+        cover = covers({i: t for i, (t, q) in enumerate(queries) if q.counter})
         exprs: list[_Expr] = []
         for i, (text, q) in enumerate(queries):
-            exprs += _expressions(i, text, q.counter, end_ms, windows_ms)
+            if not q.counter:
+                exprs += _gauge(i, text, end_ms, windows_ms)
+                continue
+            exprs += _values(i, text, end_ms, windows_ms)
+            if cover.get(i, i) == i:
+                exprs.append(_resets(i, text, end_ms, longest))
         time_ms = end_ms + 60_000
         answers, errors = self._run(list(enumerate(exprs)), time_ms)
-        by_query: dict[int, list[tuple[int, _Expr]]] = defaultdict(list)
+        parts: dict[int, list[tuple[_Expr, list[tuple[_Labels, float]]]]] = defaultdict(list)
         for k, e in enumerate(exprs):
-            by_query[e.query].append((k, e))
+            parts[e.query].append((e, answers.get(k, [])))
+        counters = {
+            i: _Counter.parse(parts[i], end_ms)
+            for i, (_, q) in enumerate(queries)
+            if q.counter and i not in errors
+        }
+        # round one: each counter judged by its cover's check over the longest window
+        verdicts: dict[int, dict[int, str | None]] = {i: {} for i in counters}
+        second: list[_Expr] = []
+        for i in counters:
+            j = cover.get(i, i)
+            judge = counters.get(j)
+            for w in windows_ms:
+                reason = judge.check(w, longest) if judge is not None else "unchecked"
+                if reason is None or (j == i and w == longest):
+                    verdicts[i][w] = reason
+                else:
+                    second.append(_resets(i, queries[i][0], end_ms, w))
+        # round two: the (query, window) pairs round one could not clear, checked alone
+        if second:
+            answers, more = self._run(list(enumerate(second)), time_ms)
+            errors.update(more)
+            for k, e in enumerate(second):
+                if e.query not in more:
+                    counters[e.query].resets[e.ms] = _by_series(answers.get(k, []))
+                    verdicts[e.query][e.ms] = counters[e.query].check(e.ms, e.ms)
         out = []
         for i, (_, q) in enumerate(queries):
             if i in errors:
                 out.append(WindowPush(error=errors[i]))
                 continue
-            parts = [(e, answers.get(k, [])) for k, e in by_query[i]]
             scale = 60.0 if q.spec.get("perSecond") is True else 1.0
             if q.counter:
-                out.append(_counter_totals(parts, end_ms, windows, windows_ms, scale))
+                out.append(counters[i].push(verdicts[i], windows, windows_ms, scale))
             else:
-                out.append(_gauge_totals(parts, windows, windows_ms, scale))
+                out.append(_gauge_totals(parts[i], windows, windows_ms, scale))
         return out
 
     def _run(self, exprs: list[tuple[int, _Expr]], time_ms: int) -> tuple[_Answer, dict[int, str]]:
@@ -234,40 +339,70 @@ class Pushdown:
         return answers, errors
 
 
-def _counter_totals(
-    parts: list[tuple[_Expr, list[tuple[_Labels, float]]]],
-    end_ms: int,
-    windows: Sequence[timedelta],
-    windows_ms: list[int],
-    scale: float,
-) -> WindowPush:
-    values: dict[int, dict[_Labels, float]] = {}
-    resets: dict[int, dict[_Labels, float]] = {}
-    for e, series in parts:
-        target = values if e.kind == "value" else resets
-        found: dict[_Labels, float] = {}
-        for labels, v in series:
-            if not math.isnan(v):  # resets() drops the metric name: compare without it
-                key = tuple(lv for lv in labels if lv[0] != "__name__")
-                found[key] = found.get(key, 0.0) + v
-        target[e.ms] = found
-    e_ms = end_ms - EPSILON_MS
-    at_end = values.get(e_ms, {})
-    totals: dict[timedelta, WindowTotal] = {}
-    fallback: dict[timedelta, str] = {}
-    for w, w_ms in zip(windows, windows_ms, strict=True):
-        at_start = values.get(e_ms - w_ms, {})
-        seen = resets.get(w_ms, {})
+RESTARTED = "a counter restarted in the window"
+STARTS_OR_STOPS = "a series starts or stops in the window"
+
+
+def _by_series(series: list[tuple[_Labels, float]]) -> dict[_Labels, float]:
+    """Values by series; ``resets()`` drops the metric name, so compare without it."""
+    found: dict[_Labels, float] = {}
+    for labels, v in series:
+        if not math.isnan(v):
+            key = tuple(lv for lv in labels if lv[0] != "__name__")
+            found[key] = found.get(key, 0.0) + v
+    return found
+
+
+@dataclass
+class _Counter:
+    """One counter query's answers: values by instant, restarts by checked span."""
+
+    e_ms: int  # e'
+    values: dict[int, dict[_Labels, float]]
+    resets: dict[int, dict[_Labels, float]]
+
+    @classmethod
+    def parse(cls, parts: list[tuple[_Expr, list[tuple[_Labels, float]]]], end_ms: int) -> _Counter:
+        c = cls(end_ms - EPSILON_MS, {}, {})
+        for e, series in parts:
+            (c.values if e.kind == "value" else c.resets)[e.ms] = _by_series(series)
+        return c
+
+    def check(self, w_ms: int, span_ms: int) -> str | None:
+        """Why window ``w`` cannot be pushed down (None: it can), judged by the restarts
+        over ``span >= w``: a longer span lists more series, so None is always right and
+        a reason may be one that a check over ``w`` alone would clear."""
+        seen = self.resets.get(span_ms, {})
         if any(n > 0 for n in seen.values()):
-            fallback[w] = "a counter restarted in the window"
-            continue
+            return RESTARTED
+        at_end = self.values.get(self.e_ms, {})
+        at_start = self.values.get(self.e_ms - w_ms, {})
         every = set(seen) | set(at_end) | set(at_start)
         if any(lb not in at_end or lb not in at_start for lb in every):
-            fallback[w] = "a series starts or stops in the window"
-            continue
-        total = sum(at_end[lb] - at_start[lb] for lb in every)
-        totals[w] = WindowTotal(total * scale, bool(every))
-    return WindowPush(totals, fallback)
+            return STARTS_OR_STOPS
+        return None
+
+    def push(
+        self,
+        verdicts: dict[int, str | None],
+        windows: Sequence[timedelta],
+        windows_ms: list[int],
+        scale: float,
+    ) -> WindowPush:
+        at_end = self.values.get(self.e_ms, {})
+        totals: dict[timedelta, WindowTotal] = {}
+        fallback: dict[timedelta, str] = {}
+        for w, w_ms in zip(windows, windows_ms, strict=True):
+            at_start = self.values.get(self.e_ms - w_ms, {})
+            reason = verdicts.get(w_ms, "unchecked")
+            if reason is None and set(at_end) != set(at_start):
+                reason = STARTS_OR_STOPS  # cannot happen after a passed check; be safe
+            if reason is not None:
+                fallback[w] = reason
+                continue
+            total = sum(at_end[lb] - at_start[lb] for lb in at_end)
+            totals[w] = WindowTotal(total * scale, bool(at_end))
+        return WindowPush(totals, fallback)
 
 
 def _gauge_totals(
