@@ -142,13 +142,14 @@ def report(
     from slm.services.report import report_workspace
     from slm.sources.factory import SourceFactory
     from slm.spec.loader import load_workspace
-    from slm.store.db import open_store
 
     instant = parse_instant(at)
     wins = parse_windows(windows)
     ws = load_workspace(paths)
     store = None
     if source_types(ws) & STORE_BACKED:
+        from slm.store.db import open_store
+
         store = open_store(db, workspace)
     result = report_workspace(ws, instant, SourceFactory(store=store), wins, pushdown=pushdown)
     if fmt is ReportFormat.json:

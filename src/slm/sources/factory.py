@@ -8,14 +8,19 @@ raise ``SourceError`` naming the type. The adapters satisfy
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from slm.domain.errors import SourceError
 from slm.domain.model import DataSource, MetricQuery
 from slm.sources.files import FileCache, FileSource
-from slm.sources.probes.source import ProbeSource
-from slm.sources.prometheus import PrometheusSource, prometheus_source
-from slm.sources.sql import SqlConnections, SQLSource
-from slm.sources.store import StoreSource
-from slm.store.db import Store
+
+if TYPE_CHECKING:  # adapters are imported when first used: a report from Prometheus
+    # should not pay for SQLAlchemy, DuckDB or the probe runner at start-up
+    from slm.sources.probes.source import ProbeSource
+    from slm.sources.prometheus import PrometheusSource
+    from slm.sources.sql import SqlConnections, SQLSource
+    from slm.sources.store import StoreSource
+    from slm.store.db import Store
 
 SUPPORTED = ("File", "Store", "SQL", "Probe", "Prometheus")
 _LATER: dict[str, str] = {}
@@ -28,7 +33,16 @@ class SourceFactory:
     def __init__(self, *, store: Store | None = None, cache: FileCache | None = None):
         self.store = store
         self.cache = cache or FileCache()
-        self.sql = SqlConnections()  # engines and query results shared by SQL sources
+        self._sql: SqlConnections | None = None
+
+    @property
+    def sql(self) -> SqlConnections:
+        """Engines and query results shared by SQL sources."""
+        if self._sql is None:
+            from slm.sources.sql import SqlConnections
+
+            self._sql = SqlConnections()
+        return self._sql
 
     def for_query(
         self, query: MetricQuery, datasource: DataSource | None
@@ -39,18 +53,26 @@ class SourceFactory:
             case "file":
                 return FileSource(datasource, self.cache)
             case "store":
+                from slm.sources.store import StoreSource
+
                 if self.store is None:
                     raise SourceError(f"{where}: type Store needs a store, and none is open")
                 return StoreSource(self.store)
             case "probe":
+                from slm.sources.probes.source import ProbeSource
+
                 if self.store is None:
                     raise SourceError(
                         f"{where}: type Probe reads probe checks from the store; none is open"
                     )
                 return ProbeSource(self.store)
             case "sql":
+                from slm.sources.sql import SQLSource
+
                 return SQLSource(datasource, self.sql)
             case "prometheus":
+                from slm.sources.prometheus import prometheus_source
+
                 return prometheus_source(datasource, query)
             case other:
                 later = f" ({_LATER[other]})" if other in _LATER else ""

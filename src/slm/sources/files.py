@@ -19,16 +19,21 @@ from slm.domain.errors import SourceError
 from slm.domain.model import DataSource, MetricQuery
 from slm.domain.series import Buckets
 from slm.sources.table import MeasurementTable
-from slm.sources.tabular import read_tabular
 
 _Key = tuple[int, int]  # (size, mtime_ns)
+
+
+def _read_tabular(path: Path) -> MeasurementTable:
+    from slm.sources.tabular import read_tabular  # pyarrow loads only when a file is read
+
+    return read_tabular(path)
 
 
 class FileCache:
     """Parsed measurement files by resolved path; safe to share between threads."""
 
-    def __init__(self, parse: Callable[[Path], MeasurementTable] = read_tabular):
-        self._parse = parse
+    def __init__(self, parse: Callable[[Path], MeasurementTable] | None = None):
+        self._parse = parse or _read_tabular
         self._tables: dict[Path, tuple[_Key, MeasurementTable]] = {}
         self._lock = threading.Lock()
         self.parses = 0  # how many times a file was actually parsed

@@ -21,7 +21,6 @@ from datetime import date, datetime, timedelta, timezone, tzinfo
 from typing import Any
 
 import yaml
-from ruamel.yaml import YAML
 from ruamel.yaml.resolver import implicit_resolvers
 from yaml._yaml import CParser
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
@@ -266,6 +265,8 @@ def _timestamp(text: str) -> date | datetime:
 def dump_documents(documents: list[dict[str, Any]]) -> str:
     """Multi-document YAML, block style, keys in the given order."""
     import io
+
+    from ruamel.yaml import YAML
 
     yaml = YAML(typ="rt")
     yaml.default_flow_style = False
