@@ -154,3 +154,61 @@ def test_apply_versions_specs_in_the_default_store(examples_dir: Path, tmp_path:
     spec.write_text(spec.read_text().replace("target: 0.999", "target: 0.9995"))
     third = slm("apply", "shop", cwd=ws)
     assert "SLO/checkout-availability: version 2 (changed)" in third.stdout
+
+
+DATASOURCES = """\
+apiVersion: openslo/v1
+kind: DataSource
+metadata: {name: prom-ok}
+spec:
+  type: Prometheus
+  connectionDetails: {url: "http://prometheus:9090", bearerTokenFile: /run/secrets/none}
+---
+apiVersion: openslo/v1
+kind: DataSource
+metadata: {name: prom-bad}
+spec:
+  type: Prometheus
+  connectionDetails:
+    url: "http://prometheus:9090"
+    bearerToken: abc
+    basicAuth: {username: u, password: p}
+---
+apiVersion: openslo/v1
+kind: DataSource
+metadata: {name: prom-nourl}
+spec:
+  type: Prometheus
+  connectionDetails: {timeout: soon}
+---
+apiVersion: openslo/v1
+kind: DataSource
+metadata: {name: sql-env}
+spec:
+  type: SQL
+  connectionDetails: {urlFromEnv: SLM_TEST_UNSET_URL}
+---
+apiVersion: openslo/v1
+kind: DataSource
+metadata: {name: sql-bad}
+spec:
+  type: SQL
+  connectionDetails: {url: "not a url"}
+"""
+
+
+def test_validate_checks_datasource_connection_details(tmp_path: Path) -> None:
+    spec = tmp_path / "sources.yaml"
+    spec.write_text(DATASOURCES, encoding="utf-8")
+    r = slm("validate", str(spec))
+    assert r.returncode == 1, r.stdout
+    problems = [line for line in r.stderr.splitlines() if line.startswith(str(spec))]
+    assert problems == [
+        f"{spec}:8: DataSource/prom-bad: spec.connectionDetails.basicAuth: "
+        "use either basicAuth or a bearer token, not both",
+        f"{spec}:18: DataSource/prom-nourl: spec.connectionDetails.url: "
+        "required field missing (e.g. http://prometheus:9090)",
+        f"{spec}:32: DataSource/sql-bad: spec.connectionDetails.url is not a SQLAlchemy URL",
+    ]
+    assert "3 problem(s)" in r.stderr
+    assert "Traceback" not in r.stderr

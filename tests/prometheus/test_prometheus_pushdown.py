@@ -21,7 +21,7 @@ from slm.cli import app
 from slm.domain.model import MetricQuery
 from slm.sources.prometheus import PrometheusSource, client_for
 from slm.sources.prometheus_config import config_for
-from slm.sources.prometheus_pushdown import is_selector
+from slm.sources.prometheus_pushdown import covers, is_selector, selector_matchers
 
 STEP = timedelta(minutes=1)
 H, D = timedelta(hours=1), timedelta(days=1)
@@ -50,6 +50,31 @@ PUSHED, STARTS, RESTART = (
 )
 def test_plain_selectors_are_recognised(expr: str, plain: bool) -> None:
     assert is_selector(expr) is plain
+
+
+@pytest.mark.parametrize(
+    ("texts", "expected"),
+    [
+        pytest.param(
+            ['x{slo="a",code="ok"}', 'x{slo="a"}', "x"], {0: 2, 1: 2, 2: 2}, id="bare-name-covers"
+        ),
+        pytest.param(['x{slo="a",code="ok"}', "x{slo='a'}"], {0: 1, 1: 1}, id="quote-styles"),
+        pytest.param(['x{code="ok"}', 'y{code="ok"}'], {0: 0, 1: 1}, id="other-names"),
+        pytest.param(['x{code=~"5.."}', 'x{code="500"}'], {0: 0, 1: 1}, id="regex-not-equal"),
+        pytest.param(['{job="a", __name__="x"}', 'x{job="a"}'], {0: 0, 1: 0}, id="name-matcher"),
+        pytest.param(['x{a="1"}', "sum(x)"], {0: 0}, id="expressions-stand-alone"),
+    ],
+)
+def test_a_selector_is_covered_by_the_widest_selector_containing_it(
+    texts: list[str], expected: dict[int, int]
+) -> None:
+    assert covers(dict(enumerate(texts))) == expected
+
+
+def test_selector_matchers_parse_names_and_escapes() -> None:
+    assert selector_matchers('x{a="1", b=~"2|3",}') == {'__name__="x"', 'a="1"', 'b=~"2|3"'}
+    assert selector_matchers('{path="/a{b}", q!="\\"x"}') == {'path="/a{b}"', 'q!="\\"x"'}
+    assert selector_matchers("rate(x[5m])") is None
 
 
 def source(history: History) -> PrometheusSource:
@@ -114,6 +139,49 @@ def test_pushed_counter_windows_equal_the_reference_counts(history: History) -> 
             ref = sum(v for m, v in history.counts[name].items() if lo <= m < end)
             assert t.value == ref, (name, w)
         assert len(push.totals) == 2
+
+
+def test_a_covered_selector_is_rechecked_alone_where_its_cover_fails(
+    history: History, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Instance a never restarts; the bare selector includes b, which does (inside the
+    longest window). ``a`` asks no restart check of its own in round one; the bare
+    selector's check over the longest window fails, so round two checks ``a`` alone over
+    every window, and ``a`` is pushed down where its own series allow it, exactly as when
+    it is asked alone."""
+    src = source(history)
+    sent: list[str] = []
+    post = src.client._post
+
+    def recording(path: str, form: dict[str, str]) -> object:
+        sent.append(form["query"])
+        return post(path, form)
+
+    monkeypatch.setattr(src.client, "_post", recording)
+    a, everything = (
+        query('http_requests_total{instance="a"}', counter=True),
+        query("http_requests_total", counter=True),
+    )
+    push_a, push_all = src.window_totals([a, everything], END, WINDOWS)
+    checked = {
+        w
+        for w in WINDOWS
+        for text in sent
+        if f'resets(http_requests_total{{instance="a"}}[{int((w / STEP + 5) * 60_000)}ms]' in text
+    }
+    assert checked == set(WINDOWS)
+    # round one: the bare selector over 4d; round two: its four shorter windows, a alone x 5
+    assert sum(text.count("resets(") for text in sent) == 1 + 4 + 5
+    assert [PUSHED if w in push_a.totals else push_a.fallback[w] for w in WINDOWS] == [
+        PUSHED, PUSHED, PUSHED, PUSHED, STARTS,
+    ]  # fmt: skip
+    assert [PUSHED if w in push_all.totals else push_all.fallback[w] for w in WINDOWS] == [
+        PUSHED, PUSHED, RESTART, RESTART, RESTART,
+    ]  # fmt: skip
+    [alone] = source(history).window_totals([a], END, WINDOWS)
+    assert alone.totals == push_a.totals
+    for w, total in push_a.totals.items():
+        assert total.value == bucket_sum(src, a, w)[0], w
 
 
 @pytest.mark.parametrize(

@@ -19,9 +19,16 @@ class ConvertTarget(StrEnum):
 @app.command()
 def validate(paths: PathsArg) -> None:
     """Validate specs; print every problem as PATH:LINE: Kind/name: field: message."""
+    from slm.sources.connections import connection_problems
     from slm.spec.loader import load_workspace
 
     ws = load_workspace(paths)
+    problems = connection_problems(ws.datasources.values())
+    if problems:
+        for problem in problems:
+            err.print(problem, markup=False, soft_wrap=True)
+        err.print(f"{len(problems)} problem(s) in DataSource connection settings")
+        raise typer.Exit(1)
     out.print(f"OK: {ws.summary()}")
 
 

@@ -100,8 +100,16 @@ class PrometheusConfig:
 class _Reader:
     """Reads typed values from a map, raising ``SourceError`` with the field's location."""
 
-    def __init__(self, where: str, prefix: str, data: Mapping[str, Any], base_dir: str):
+    def __init__(
+        self,
+        where: str,
+        prefix: str,
+        data: Mapping[str, Any],
+        base_dir: str,
+        read_files: bool = True,
+    ):
         self.where, self.prefix, self.data, self.base_dir = where, prefix, data, base_dir
+        self.read_files = read_files
 
     def fail(self, key: str, message: str) -> SourceError:
         return SourceError(f"{self.where}: {self.prefix}{key}: {message}")
@@ -150,6 +158,8 @@ class _Reader:
         path = self.path(key)
         if path is None:
             return None
+        if not self.read_files:
+            return path
         try:
             return Path(path).read_text(encoding="utf-8").strip()
         except OSError as e:
@@ -165,7 +175,9 @@ class _Reader:
             return None
         if not isinstance(value, Mapping):
             raise self.fail(key, f"must be a map with {', '.join(allowed)}")
-        reader = _Reader(self.where, f"{self.prefix}{key}.", value, self.base_dir)
+        reader = _Reader(
+            self.where, f"{self.prefix}{key}.", value, self.base_dir, self.read_files
+        )
         reader.unknown(allowed)
         return reader
 
@@ -183,19 +195,31 @@ def where_of(datasource: DataSource | None) -> str:
 
 
 def config_for(
-    datasource: DataSource | None, spec: Mapping[str, Any], base_dir: str = "."
+    datasource: DataSource | None,
+    spec: Mapping[str, Any],
+    base_dir: str = ".",
+    *,
+    read_files: bool = True,
 ) -> PrometheusConfig:
-    """The configuration of a DataSource, or of an inline source's ``spec``."""
+    """The configuration of a DataSource, or of an inline source's ``spec``.
+
+    ``read_files=False`` checks the shape only: secret files (``bearerTokenFile``,
+    ``passwordFile``) are not read, so ``slm validate`` works where they are not mounted.
+    """
     where = where_of(datasource)
     if datasource is not None:
         reader = _Reader(
-            where, "spec.connectionDetails.", datasource.connection_details, datasource.base_dir
+            where,
+            "spec.connectionDetails.",
+            datasource.connection_details,
+            datasource.base_dir,
+            read_files,
         )
         reader.unknown(CONNECTION_KEYS)
     else:
         if "url" not in spec and os.environ.get(URL_ENV):
             spec = {**spec, "url": os.environ[URL_ENV]}
-        reader = _Reader(where, "spec.", spec, base_dir)
+        reader = _Reader(where, "spec.", spec, base_dir, read_files)
     return _parse(reader, where)
 
 
