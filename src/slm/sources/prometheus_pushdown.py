@@ -171,6 +171,31 @@ def covers(texts: dict[int, str]) -> dict[int, int]:
 
 
 _Labels = tuple[tuple[str, str], ...]
+
+
+def _filter(text: str, cover_text: str) -> frozenset[tuple[str, str, str]] | None:
+    """The matchers that pick ``text``'s series out of ``cover_text``'s, when Python can
+    apply them exactly: ``=``/``!=`` on plain values, and a cover that names its metric
+    (series are keyed without the name). None: ask Prometheus for ``text``'s values."""
+    mine, theirs = selector_matchers(text), selector_matchers(cover_text)
+    if mine is None or theirs is None or not any(m.startswith('__name__="') for m in theirs):
+        return None
+    out: set[tuple[str, str, str]] = set()
+    for m in mine - theirs:
+        found = re.fullmatch(r'([A-Za-z_][A-Za-z0-9_]*)(!=|=)"([^"\\]*)"', m)
+        if found is None or found.group(1) == "__name__":
+            return None
+        label, op, value = found.groups()
+        out.add((label, op, value))
+    return frozenset(out)
+
+
+def _matches(labels: _Labels, matchers: frozenset[tuple[str, str, str]]) -> bool:
+    """PromQL semantics: an absent label has the empty value."""
+    have = dict(labels)
+    return all((have.get(label, "") == value) == (op == "=") for label, op, value in matchers)
+
+
 _Answer = dict[int, list[tuple[_Labels, float]]]  # expression index -> series
 
 
@@ -249,12 +274,18 @@ class Pushdown:
             raise ValueError("windows must be positive whole minutes")
         longest = max(windows_ms)
         cover = covers({i: t for i, (t, q) in enumerate(queries) if q.counter})
+        derived = {
+            i: extra
+            for i, j in cover.items()
+            if i != j and (extra := _filter(queries[i][0], queries[j][0])) is not None
+        }
         exprs: list[_Expr] = []
         for i, (text, q) in enumerate(queries):
             if not q.counter:
                 exprs += _gauge(i, text, end_ms, windows_ms)
                 continue
-            exprs += _values(i, text, end_ms, windows_ms)
+            if i not in derived:
+                exprs += _values(i, text, end_ms, windows_ms)
             if cover.get(i, i) == i:
                 exprs.append(_resets(i, text, end_ms, longest))
         time_ms = end_ms + 60_000
@@ -267,9 +298,18 @@ class Pushdown:
             for i, (_, q) in enumerate(queries)
             if q.counter and i not in errors
         }
+        second: list[_Expr] = []
+        for i, extra in derived.items():
+            j = cover[i]
+            if j in errors:  # no values to filter: ask this query's own in round two
+                second += _values(i, queries[i][0], end_ms, windows_ms)
+            else:
+                counters[i].values = {
+                    t: {lb: v for lb, v in series.items() if _matches(lb, extra)}
+                    for t, series in counters[j].values.items()
+                }
         # round one: each counter judged by its cover's check over the longest window
         verdicts: dict[int, dict[int, str | None]] = {i: {} for i in counters}
-        second: list[_Expr] = []
         for i in counters:
             j = cover.get(i, i)
             judge = counters.get(j)
@@ -283,8 +323,12 @@ class Pushdown:
         if second:
             answers, more = self._run(list(enumerate(second)), time_ms)
             errors.update(more)
-            for k, e in enumerate(second):
-                if e.query not in more:
+            got = [(k, e) for k, e in enumerate(second) if e.query not in more]
+            for k, e in got:
+                if e.kind == "value":
+                    counters[e.query].values[e.ms] = _by_series(answers.get(k, []))
+            for k, e in got:
+                if e.kind == "resets":
                     counters[e.query].resets[e.ms] = _by_series(answers.get(k, []))
                     verdicts[e.query][e.ms] = counters[e.query].check(e.ms, e.ms)
         out = []
