@@ -24,7 +24,8 @@ the bucket path (values 1 ms before bucket boundaries, ``e' = end - 1ms``,
   restart there and present at ``e'`` and at a shorter window's ``s'`` passes for that
   window too. And a plain selector whose matchers include all of another counter
   selector's (``x{slo="a",code="ok"}`` inside ``x{slo="a"}``, the usual good/total pair)
-  selects a subset of its series, so the wider selector's check covers it. Only a
+  selects a subset of its series, so the wider selector's check covers it; with only
+  ``=``/``!=`` extra matchers its values are filtered out of the wider one's answers. Only a
   (query, window) pair that this first round cannot clear gets its own ``resets`` over
   that window in a second round, with the rule above.
 - ``counter: false``: ``sum_over_time((sum((Q) >= -Inf))[w:1m] @ end+1m-1ms)`` and the same
