@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import subprocess
 import threading
@@ -25,6 +26,7 @@ from slm.services.push import (
 )
 from slm.store.db import Store, open_store
 from slm.store.history import HistoryRepository
+from slm.store.push import PushRepository
 
 NOW = datetime(2026, 11, 1, tzinfo=UTC)
 CLOCK = FixedClock(NOW)
@@ -300,6 +302,60 @@ def test_late_data_supersedes_history_and_is_re_evaluated(
     assert by_late and all(r.sli == 1.0 for r in by_late)  # computed before the late data
     assert all(r.superseded_at is not None for r in rows if r.sli == 1.0)
     assert rows[-1].superseded_at is None and rows[-1].sli == pytest.approx(0.75)
+    assert "landed in evaluated windows of SLO api-availability" in push_server.output()
+
+
+def test_late_rows_in_an_ingested_file_supersede_history(
+    push_server: ServerProcess, tmp_path: Path
+) -> None:
+    """``slm ingest FILE`` (not a push) with rows for already evaluated minutes: the running
+    server supersedes the evaluations they invalidate and re-evaluates, as for a push."""
+    r = push_server.post(
+        "/api/v1/measurements",
+        json={
+            "idempotency_key": "on-time",
+            "items": items(range(1, 31), "api_availability_total", 10)
+            + items(range(1, 31), "api_availability_good", 10),
+        },
+    )
+    assert r.status_code == 201, r.text
+    push_server.wait_for(
+        "/api/v1/slos/api-availability/status",
+        lambda b: b["results"] and b["results"][0]["sli"] == 1.0,
+    )
+    late = tmp_path / "late.csv"
+    rows = [
+        f"{i['timestamp']},{i['series']},{i['value']:g}"
+        for i in items(range(40, 50), "api_availability_total", 10)
+        + items(range(40, 50), "api_availability_good", 0)
+    ]
+    late.write_text("timestamp,series,value\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    run = subprocess.run(
+        [str(SLM), "ingest", "--workspace", str(tmp_path), str(late)],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    status = push_server.wait_for(
+        "/api/v1/slos/api-availability/status",
+        lambda b: b["results"] and b["results"][0]["total"] == 400,
+    )
+    assert status["results"][0]["sli"] == pytest.approx(300 / 400)
+    assert status["data_quality"]["late_items"] == 20
+    assert status["data_quality"]["superseded_evaluations"] >= 1
+
+    store = open_store(None, tmp_path)
+    try:
+        with store.transaction() as repos:
+            history = HistoryRepository(repos.connection).rows("api-availability")
+            digest = hashlib.sha256(late.read_bytes()).hexdigest()
+            batch = PushRepository(repos.connection).find(f"ingest:{digest}")
+    finally:
+        store.close()
+    assert batch is not None and batch.late_items == 20 and batch.origin == f"slm ingest {late}"
+    by_file = [h for h in history if h.superseded_by == batch.id]
+    assert any(h.sli == 1.0 for h in by_file)  # computed before the late rows
+    assert all(h.superseded_at is not None for h in history if h.sli == 1.0)
+    assert history[-1].superseded_at is None and history[-1].sli == pytest.approx(0.75)
     assert "landed in evaluated windows of SLO api-availability" in push_server.output()
 
 

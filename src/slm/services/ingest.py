@@ -18,8 +18,11 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Literal
+
+import numpy as np
 
 from slm.domain.errors import DataError
 from slm.services.ports import Clock, SystemClock
@@ -28,6 +31,7 @@ from slm.sources.table import MeasurementTable
 from slm.sources.tabular import read_tabular, tabular_format
 from slm.store.db import Store
 from slm.store.ingests import IngestRecord
+from slm.store.push import PushRepository
 
 IngestFormat = Literal["auto", "csv", "parquet", "openmetrics", "prometheus"]
 FORMATS: tuple[IngestFormat, ...] = ("auto", "csv", "parquet", "openmetrics", "prometheus")
@@ -68,10 +72,53 @@ def ingest_file(
         if seen is not None:
             return _skipped(seen, str(path))
         before = repos.measurements.count(series)
+        push = PushRepository(repos.connection)
+        late = _late_buckets(table, push.latest_buckets(series))
         rows = repos.measurements.upsert(table.aggregated_rows())
         new_rows = repos.measurements.count(series) - before
         repos.ingests.add(IngestRecord(digest, str(path), kind, rows, series, loaded_at))
+        _announce(push, table, digest, str(path), rows, late, loaded_at)
     return IngestReport(rows, series, new_rows, False, str(path), kind, digest)
+
+
+def _late_buckets(table: MeasurementTable, latest: dict[str, int]) -> int:
+    """Buckets of the file before the newest stored bucket of their series."""
+    late = 0
+    for i, name in enumerate(table.series):
+        newest = latest.get(name)
+        if newest is not None:
+            stamps = np.unique(table.timestamps[table.offsets[i] : table.offsets[i + 1]])
+            late += int(np.count_nonzero(stamps < newest))
+    return late
+
+
+def _announce(
+    push: PushRepository,
+    table: MeasurementTable,
+    digest: str,
+    path: str,
+    rows: int,
+    late: int,
+    at: datetime,
+) -> None:
+    """Record the file's buckets as a batch (key ``ingest:<sha256>``) in the same
+    transaction, so that a running ``slm serve`` treats late rows in it as it treats a
+    late push batch: stored evaluations whose span holds them are superseded and the SLOs
+    that read them are re-evaluated."""
+    if len(table.timestamps) == 0:
+        return
+    batch_id = push.claim(f"ingest:{digest}", digest, f"slm ingest {path}", at)
+    if batch_id is None:
+        return
+    push.complete(
+        batch_id,
+        items=rows,
+        series=table.series,
+        min_bucket=int(table.timestamps.min()),
+        max_bucket=int(table.timestamps.max()),
+        late_items=late,
+        out_of_order_items=0,
+    )
 
 
 def parse_file(path: Path, fmt: IngestFormat) -> MeasurementTable:
