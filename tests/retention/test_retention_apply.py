@@ -307,3 +307,17 @@ def test_evaluate_over_an_old_window_uses_the_roll_ups(loaded: Store, tmp_path: 
     # tier, but the 3d burn-rate window reaches back into the daily one.
     assert before.notes == ()
     assert after.notes == ("computed from 1d roll-ups: finer buckets were removed by retention",)
+
+
+def test_report_over_an_old_window_says_it_used_roll_ups(loaded: Store, tmp_path: Path) -> None:
+    from slm.services.report import report_workspace
+
+    ws = _workspace(tmp_path)
+    old = AT - 2 * DAY
+    factory = SourceFactory(store=loaded)
+    before = report_workspace(ws, old, factory, [DAY]).objectives[0]
+    apply_retention(loaded, ws, AT)
+    after = report_workspace(ws, old, factory, [DAY]).objectives[0]
+    assert [(w.good, w.total) for w in after.windows] == [(w.good, w.total) for w in before.windows]
+    assert before.notes == ()
+    assert after.notes == ("computed from 1h roll-ups: finer buckets were removed by retention",)

@@ -78,6 +78,7 @@ def report_view(report: Report) -> dict[str, Any]:
                     }
                     for w in o.windows
                 ],
+                "notes": list(o.notes),
             }
             for o in report.objectives
         ],
@@ -156,6 +157,9 @@ def report(
         sys.stdout.write(json.dumps(report_view(result), indent=2) + "\n")
     else:
         out.print(render_table(result))
+        for o in result.objectives:
+            for note in o.notes:
+                out.print(f"note: {o.slo}/{o.objective}: {note}", markup=False)
     for failure in result.failures:
         err.print(f"error: SLO {failure.slo}: {failure.message}", markup=False)
     if result.failures:

@@ -94,12 +94,12 @@ def evaluate_slo(
         buckets = {role: read(q, start, end) for role, q in _roles(indicator).items()}
         events = events_for(indicator, objective, buckets)
         result = evaluate_objective(slo, objective, events, at, cat)
-        notes = _rollup_notes(buckets.values())
+        notes = rollup_notes(buckets.values())
         results.append(replace(result, notes=notes) if notes else result)
     return results
 
 
-def _rollup_notes(buckets: Iterable[Buckets]) -> tuple[str, ...]:
+def rollup_notes(buckets: Iterable[Buckets]) -> tuple[str, ...]:
     """Say so when retention roll-ups stood in for removed buckets (docs/retention.md)."""
     resolutions = [b.resolution for b in buckets if isinstance(b, StoredBuckets) and b.from_rollups]
     if not resolutions:

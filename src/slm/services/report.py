@@ -30,7 +30,7 @@ from slm.domain.results import ErrorBudget
 from slm.domain.series import DEFAULT_STEP, Buckets, floor_to_step
 from slm.domain.tally import Counting, Tally, segment_counts
 from slm.domain.window_totals import WindowPush
-from slm.services.evaluate import Failure, _query_key, _Reader, _roles
+from slm.services.evaluate import Failure, _query_key, _Reader, _roles, rollup_notes
 from slm.services.ports import SourceFactory, WindowSource
 from slm.spec.workspace import Workspace
 
@@ -66,6 +66,7 @@ class ObjectiveReport:
     objective: str
     target: float
     windows: tuple[WindowReport, ...]
+    notes: tuple[str, ...] = ()  # e.g. retention roll-ups stood in for removed buckets
 
 
 @dataclass
@@ -205,6 +206,7 @@ def _report_objective(
     why = _pushable(slo, indicator) if pushed is not None else "pushdown turned off"
     reports: dict[timedelta, WindowReport] = {}
     need_buckets: dict[timedelta, str] = {}
+    notes: tuple[str, ...] = ()
     for w in windows:
         n = max(1, w // step)
         got: tuple[Tally, float | None] | str
@@ -223,6 +225,7 @@ def _report_objective(
         buckets: dict[str, Buckets] = {
             role: reader.read(q, start, end) for role, q in roles.items()
         }
+        notes = rollup_notes(buckets.values())
         events = events_for(indicator, objective, buckets)
         m = len(events.good)
         counting = Counting(indicator.missing_data, per_point=indicator.threshold is not None)
@@ -240,6 +243,7 @@ def _report_objective(
         objective=objective.name,
         target=objective.target,
         windows=tuple(reports[w] for w in windows),
+        notes=notes,
     )
 
 
