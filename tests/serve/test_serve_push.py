@@ -351,7 +351,7 @@ def test_late_rows_in_an_ingested_file_supersede_history(
             batch = PushRepository(repos.connection).find(f"ingest:{digest}")
     finally:
         store.close()
-    assert batch is not None and batch.late_items == 20 and batch.origin == f"slm ingest {late}"
+    assert batch is not None and batch.late_items == 20 and batch.origin == "ingest"
     by_file = [h for h in history if h.superseded_by == batch.id]
     assert any(h.sli == 1.0 for h in by_file)  # computed before the late rows
     assert all(h.superseded_at is not None for h in history if h.sli == 1.0)

@@ -77,7 +77,7 @@ def ingest_file(
         rows = repos.measurements.upsert(table.aggregated_rows())
         new_rows = repos.measurements.count(series) - before
         repos.ingests.add(IngestRecord(digest, str(path), kind, rows, series, loaded_at))
-        _announce(push, table, digest, str(path), rows, late, loaded_at)
+        _announce(push, table, digest, rows, late, loaded_at)
     return IngestReport(rows, series, new_rows, False, str(path), kind, digest)
 
 
@@ -96,7 +96,6 @@ def _announce(
     push: PushRepository,
     table: MeasurementTable,
     digest: str,
-    path: str,
     rows: int,
     late: int,
     at: datetime,
@@ -107,7 +106,7 @@ def _announce(
     that read them are re-evaluated."""
     if len(table.timestamps) == 0:
         return
-    batch_id = push.claim(f"ingest:{digest}", digest, f"slm ingest {path}", at)
+    batch_id = push.claim(f"ingest:{digest}", digest, "ingest", at)  # the path is in ingests
     if batch_id is None:
         return
     push.complete(
