@@ -28,7 +28,6 @@ from datetime import UTC, datetime, timedelta
 
 import numpy as np
 
-from slm.domain.alerting import DEFAULT_CATALOGUE_30D
 from slm.domain.evaluation import evaluate_objective
 from slm.domain.model import (
     SLO,
@@ -41,11 +40,13 @@ from slm.domain.model import (
 )
 from slm.domain.results import ObjectiveResult
 from slm.domain.series import EventSeries
+from slm.spec.catalogues import default_catalogue
 
 STEP = timedelta(minutes=1)
 START = datetime(2026, 3, 1, tzinfo=UTC)
 TARGETS = (0.99, 0.995, 0.999, 0.9995)
 CHUNK = 128
+CATALOGUE = default_catalogue(timedelta(days=30))  # loaded once, outside the timing
 
 
 def generate(slos: int, buckets: int, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -113,9 +114,8 @@ def floor_seconds(good: np.ndarray, total: np.ndarray) -> float:
 
 
 def run(slos: list[SLO], series: list[EventSeries], at: datetime) -> list[ObjectiveResult]:
-    catalogue = DEFAULT_CATALOGUE_30D
     return [
-        evaluate_objective(slo, slo.objectives[0], events, at, catalogue)
+        evaluate_objective(slo, slo.objectives[0], events, at, CATALOGUE)
         for slo, events in zip(slos, series, strict=True)
     ]
 

@@ -27,6 +27,7 @@ from slm.services.alerting import AlertService, transition_view
 from slm.services.evaluate import evaluate_workspace
 from slm.services.ports import FixedClock
 from slm.sources.factory import SourceFactory
+from slm.spec.catalogues import default_catalogue
 from slm.spec.loader import load_workspace
 from slm.spec.workspace import AlertCondition, AlertPolicy, Workspace
 from slm.store.alerts import AlertRepository
@@ -110,6 +111,7 @@ def test_a_restart_neither_re_fires_nor_forgets(store: Store, examples_ws: Works
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 _Q = MetricQuery(None, "File", {})
+WORKBOOK = default_catalogue(timedelta(days=30))  # what AlertService checks windows against
 
 
 def policy_ws(lookback: timedelta = timedelta(hours=1)) -> Workspace:
@@ -145,7 +147,7 @@ def test_an_openslo_condition_is_pending_for_alert_after(store: Store) -> None:
     seen = []
     for minute in range(58, 70):
         at = T0 + minute * MIN
-        result = evaluate_objective(slo, slo.objectives[0], events, at)
+        result = evaluate_objective(slo, slo.objectives[0], events, at, WORKBOOK)
         seen += [
             (minute, t.from_status.value, t.to_status.value) for t in service.process([result], at)
         ]

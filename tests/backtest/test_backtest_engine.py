@@ -18,7 +18,6 @@ from slm.domain.alert_state import (
     catalogue_rules,
     observe,
 )
-from slm.domain.alerting import DEFAULT_CATALOGUE_30D
 from slm.domain.backtest import AlertEpisode, BurnHistory, Incident, PolicyRun
 from slm.domain.durations import format_duration
 from slm.domain.evaluation import evaluate_many
@@ -36,10 +35,12 @@ from slm.domain.model import (
     Window,
 )
 from slm.domain.series import EventSeries
+from slm.spec.catalogues import default_catalogue
 
 MIN = timedelta(minutes=1)
 H = timedelta(hours=1)
 D = timedelta(days=1)
+WORKBOOK_30D = default_catalogue(30 * D)  # the shipped YAML catalogue
 T0 = datetime(2026, 3, 1, tzinfo=UTC)
 Q = MetricQuery(None, "File", {})
 
@@ -106,8 +107,8 @@ def test_burn_rates_equal_the_evaluation_engine_at_every_instant(slo: SLO) -> No
     history = BurnHistory(slo, slo.objectives[0], events, start, end)
     picks = np.linspace(0, len(history) - 1, 97).astype(int)
     instants = [history.instant(int(i)) for i in picks]
-    results = evaluate_many(slo, slo.objectives[0], events, instants, DEFAULT_CATALOGUE_30D)
-    for window in sorted({w for r in DEFAULT_CATALOGUE_30D.windows for w in (r.long, r.short)}):
+    results = evaluate_many(slo, slo.objectives[0], events, instants, WORKBOOK_30D)
+    for window in sorted({w for r in WORKBOOK_30D.windows for w in (r.long, r.short)}):
         expected = [r.burn_rates[format_duration(window)] for r in results]
         got = history.burn(window)[picks]
         assert [None if np.isnan(x) else pytest.approx(x) for x in got] == expected, window
@@ -142,8 +143,8 @@ def naive_episodes(
 
 
 RULES = [
-    pytest.param(catalogue_rules(DEFAULT_CATALOGUE_30D)[0], id="page-1h-5m"),
-    pytest.param(catalogue_rules(DEFAULT_CATALOGUE_30D)[3], id="ticket-3d-6h"),
+    pytest.param(catalogue_rules(WORKBOOK_30D)[0], id="page-1h-5m"),
+    pytest.param(catalogue_rules(WORKBOOK_30D)[3], id="ticket-3d-6h"),
     pytest.param(
         AlertRule("after", "page", (30 * MIN,), "gte", threshold=4.0, alert_after=20 * MIN),
         id="alert-after-20m",

@@ -33,7 +33,6 @@ from slm.domain.alert_state import (
     AlertSettings,
     catalogue_rules,
 )
-from slm.domain.alerting import DEFAULT_CATALOGUE_30D
 from slm.domain.backtest import BurnHistory, Incident, PolicyResult, PolicyRun
 from slm.domain.model import (
     SLO,
@@ -46,12 +45,14 @@ from slm.domain.model import (
     RollingWindow,
 )
 from slm.domain.series import EventSeries
+from slm.spec.catalogues import default_catalogue
 
 SEC = timedelta(seconds=1)
 MIN = timedelta(minutes=1)
 H = timedelta(hours=1)
 D = timedelta(days=1)
 PERIOD = 30 * D
+WORKBOOK_30D = default_catalogue(PERIOD)  # the shipped YAML catalogue
 SLO_TARGET = 0.999
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 _Q = MetricQuery(None, "File", {})
@@ -307,7 +308,7 @@ def test_multiwindow_multi_burn_rate_total_outage() -> None:
     """Each row detects as its long window would (0.864 min for the 1h/5m page), spends
     its budget share (2%, 5%, 10%, 10%), and resets after about its *short* window (4.93
     minutes for the page) instead of its long one: the point of the short window."""
-    rules = catalogue_rules(DEFAULT_CATALOGUE_30D)
+    rules = catalogue_rules(WORKBOOK_30D)
     assert [r.factor(PERIOD) for r in rules] == pytest.approx([14.4, 6, 3, 1])
     run = replay(list(rules), 1.0, 7 * H, 7 * H)
     for rid, (threshold, long, short) in ROWS.items():
@@ -326,7 +327,7 @@ def test_slm_hysteresis_keeps_the_workbook_reset_time_within_seconds() -> None:
     """slm's own alerts resolve at 0.9 x threshold after one short window: for a total
     outage the 1h/5m page resets after 5m x (1 - 0.9 x 14.4/1000) = 296.1 s, one second
     later than the Prometheus rule (295.7 s); detection is unchanged."""
-    rules = catalogue_rules(DEFAULT_CATALOGUE_30D)[:1]
+    rules = catalogue_rules(WORKBOOK_30D)[:1]
     run = replay(list(rules), 1.0, 2 * H, H, settings=AlertSettings())
     detected, resets = run.episode("page-1h-5m")
     assert detected == on_grid(detection(14.4, H, 1.0))

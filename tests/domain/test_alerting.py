@@ -6,27 +6,25 @@ from datetime import timedelta
 
 import pytest
 
-from slm.domain.alerting import (
-    DEFAULT_CATALOGUE_28D,
-    DEFAULT_CATALOGUE_30D,
-    alert_states,
-    alert_windows,
-    exhaustion_window,
-)
+from slm.domain.alerting import alert_states, alert_windows, exhaustion_window
 from slm.domain.evaluation import evaluate_objective
 from slm.domain.model import AlertCatalogue, AlertWindow, CalendarWindow, RollingWindow
+from slm.spec.catalogues import default_catalogue
 
 from .helpers import MIN, T0, make_slo, series
 
 H = timedelta(hours=1)
 D = timedelta(days=1)
+# The shipped SRE Workbook catalogues (YAML, slm/spec/catalogues/).
+WORKBOOK_30D = default_catalogue(30 * D)
+WORKBOOK_28D = default_catalogue(28 * D)
 
 
 @pytest.mark.parametrize(
     ("catalogue", "factors"),
     [
-        pytest.param(DEFAULT_CATALOGUE_30D, [14.4, 6, 3, 1], id="workbook-30d"),
-        pytest.param(DEFAULT_CATALOGUE_28D, [13.44, 5.6, 2.8, 28 / 30], id="workbook-28d"),
+        pytest.param(WORKBOOK_30D, [14.4, 6, 3, 1], id="workbook-30d"),
+        pytest.param(WORKBOOK_28D, [13.44, 5.6, 2.8, 28 / 30], id="workbook-28d"),
     ],
 )
 def test_sre_workbook_factors_are_derived(catalogue: AlertCatalogue, factors: list[float]) -> None:
@@ -35,14 +33,14 @@ def test_sre_workbook_factors_are_derived(catalogue: AlertCatalogue, factors: li
 
 
 def test_the_workbook_windows() -> None:
-    labels = [(w.severity, w.long, w.short) for w in DEFAULT_CATALOGUE_30D.windows]
+    labels = [(w.severity, w.long, w.short) for w in WORKBOOK_30D.windows]
     assert labels == [
         ("page", H, 5 * MIN),
         ("page", 6 * H, 30 * MIN),
         ("ticket", D, 2 * H),
         ("ticket", 3 * D, 6 * H),
     ]
-    assert alert_windows(DEFAULT_CATALOGUE_30D) == (
+    assert alert_windows(WORKBOOK_30D) == (
         5 * MIN,
         30 * MIN,
         H,
@@ -51,7 +49,7 @@ def test_the_workbook_windows() -> None:
         D,
         3 * D,
     )
-    assert exhaustion_window(DEFAULT_CATALOGUE_30D) == H
+    assert exhaustion_window(WORKBOOK_30D) == H
 
 
 ROW = AlertCatalogue("one", 30 * D, (AlertWindow("page", H, 5 * MIN, 2),))
@@ -86,9 +84,9 @@ def test_factor_uses_the_slo_period_not_the_catalogue_period() -> None:
 def test_calendar_factor_uses_the_full_current_period() -> None:
     slo = make_slo(CalendarWindow("month", 1, T0, "UTC"), target=0.999)
     events = series([1000] * 120, [1000] * 120)
-    r = evaluate_objective(slo, slo.objectives[0], events, T0 + 120 * MIN, DEFAULT_CATALOGUE_30D)
+    r = evaluate_objective(slo, slo.objectives[0], events, T0 + 120 * MIN, WORKBOOK_30D)
     assert [a.factor for a in r.alerts] == pytest.approx(
-        [w.factor(31 * D) for w in DEFAULT_CATALOGUE_30D.windows]
+        [w.factor(31 * D) for w in WORKBOOK_30D.windows]
     )
     assert r.alerts[0].factor == pytest.approx(14.88)
 
@@ -98,7 +96,7 @@ def test_a_fast_burn_pages() -> None:
     n = 3 * 24 * 60
     good = [1000.0] * (n - 60) + [980.0] * 60  # 2% errors for the last hour: burn 20
     events = series(good, [1000.0] * n)
-    r = evaluate_objective(slo, slo.objectives[0], events, T0 + n * MIN, DEFAULT_CATALOGUE_30D)
+    r = evaluate_objective(slo, slo.objectives[0], events, T0 + n * MIN, WORKBOOK_30D)
     fired = [(a.severity, a.long_window) for a in r.alerts if a.firing]
     assert fired == [("page", H)]
     assert r.burn_rates["1h"] == pytest.approx(20.0)

@@ -7,7 +7,6 @@ from datetime import datetime, timedelta
 import numpy as np
 import pytest
 
-from slm.domain.alerting import DEFAULT_CATALOGUE_30D
 from slm.domain.burn import burn_rate_series
 from slm.domain.evaluation import evaluate_many, evaluate_objective
 from slm.domain.model import (
@@ -19,11 +18,13 @@ from slm.domain.model import (
     Window,
 )
 from slm.domain.series import EventSeries
+from slm.spec.catalogues import default_catalogue
 
 from .helpers import MIN, T0, make_slo, ratio_indicator, series, threshold_indicator
 
 D = timedelta(days=1)
 N = 4 * 24 * 60  # four days of minutes
+WORKBOOK = default_catalogue(30 * D)  # the shipped SRE Workbook catalogue (YAML)
 
 
 def noisy_series(seed: int, gaps: bool = True) -> EventSeries:
@@ -46,7 +47,7 @@ def test_burn_rates_cover_every_catalogue_window_and_the_slo_window(
     window: Window, label: str
 ) -> None:
     slo = make_slo(window, target=0.99)
-    r = evaluate_objective(slo, slo.objectives[0], noisy_series(1), T0 + 3 * D)
+    r = evaluate_objective(slo, slo.objectives[0], noisy_series(1), T0 + 3 * D, WORKBOOK)
     assert list(r.burn_rates) == ["5m", "30m", "1h", "2h", "6h", "1d", "3d", label]
     assert len(r.alerts) == 4
     assert r.status == "ok"
@@ -96,9 +97,9 @@ def test_evaluate_many_equals_evaluate_objective(slo: SLO) -> None:
     events = noisy_series(2)
     if slo.indicator.threshold is not None:
         events = series(events.good > 0, np.ones(N), events.present)
-    many = evaluate_many(slo, slo.objectives[0], events, INSTANTS)
+    many = evaluate_many(slo, slo.objectives[0], events, INSTANTS, WORKBOOK)
     for at, got in zip(INSTANTS, many, strict=True):
-        want = evaluate_objective(slo, slo.objectives[0], events, at)
+        want = evaluate_objective(slo, slo.objectives[0], events, at, WORKBOOK)
         assert_same(got, want)
 
 
@@ -132,37 +133,55 @@ def test_burn_rate_series_equals_the_single_instant_burn_rates(window: str) -> N
     duration = {"5m": 5 * MIN, "1h": 60 * MIN, "6h": 360 * MIN, "1d": D, "3d": 3 * D}[window]
     rates = burn_rate_series(events, duration, 0.99, INSTANTS)
     for at, rate in zip(INSTANTS, rates, strict=True):
-        single = evaluate_objective(slo, slo.objectives[0], events, at).burn_rates[window]
+        result = evaluate_objective(slo, slo.objectives[0], events, at, WORKBOOK)
+        single = result.burn_rates[window]
         if single is None:
             assert np.isnan(rate)
         else:
             assert rate == pytest.approx(single, rel=1e-9)
 
 
-def test_default_catalogue_is_the_workbook_30d() -> None:
+def test_the_shipped_catalogue_is_the_workbook_30d() -> None:
     slo = make_slo(RollingWindow(30 * D), 0.999)
-    r = evaluate_objective(slo, slo.objectives[0], noisy_series(4), T0 + 4 * D)
+    r = evaluate_objective(slo, slo.objectives[0], noisy_series(4), T0 + 4 * D, WORKBOOK)
     assert [a.factor for a in r.alerts] == pytest.approx([14.4, 6, 3, 1])
-    assert (
-        r.alerts
-        == evaluate_objective(
-            slo, slo.objectives[0], noisy_series(4), T0 + 4 * D, DEFAULT_CATALOGUE_30D
-        ).alerts
-    )
+    assert [(a.severity, a.long_window, a.short_window) for a in r.alerts] == [
+        ("page", timedelta(hours=1), 5 * MIN),
+        ("page", timedelta(hours=6), 30 * MIN),
+        ("ticket", D, timedelta(hours=2)),
+        ("ticket", 3 * D, timedelta(hours=6)),
+    ]
     assert r.coverage.expected == 30 * 24 * 60
     assert r.coverage.present == int(np.count_nonzero(noisy_series(4).present))
+
+
+def test_no_catalogue_means_no_alerts() -> None:
+    slo = make_slo(RollingWindow(30 * D), 0.999)
+    events, at = noisy_series(4), T0 + 4 * D
+    bare = evaluate_objective(slo, slo.objectives[0], events, at, None)
+    full = evaluate_objective(slo, slo.objectives[0], events, at, WORKBOOK)
+    assert bare.alerts == ()
+    assert list(bare.burn_rates) == ["1h", "30d"]  # the exhaustion window and the SLO window
+    assert bare.burn_rates["1h"] == full.burn_rates["1h"] is not None
+    assert bare.burn_rates["30d"] == full.burn_rates["30d"]
+    assert bare.time_to_exhaustion == full.time_to_exhaustion
+    assert (bare.sli, bare.error_budget, bare.coverage) == (
+        full.sli,
+        full.error_budget,
+        full.coverage,
+    )
 
 
 def test_naive_instant_is_rejected() -> None:
     slo = make_slo(RollingWindow(D), 0.99)
     with pytest.raises(ValueError, match="naive"):
-        evaluate_objective(slo, slo.objectives[0], noisy_series(5), datetime(2026, 1, 2))
+        evaluate_objective(slo, slo.objectives[0], noisy_series(5), datetime(2026, 1, 2), None)
 
 
 @pytest.mark.parametrize("method", list(BudgetingMethod), ids=lambda m: m.value)
 def test_an_empty_series_is_no_data(method: BudgetingMethod) -> None:
     slo = make_slo(RollingWindow(D), 0.99, method, slice_window=5 * MIN, slice_target=0.9)
-    r = evaluate_objective(slo, slo.objectives[0], series([], []), T0 + D)
+    r = evaluate_objective(slo, slo.objectives[0], series([], []), T0 + D, WORKBOOK)
     assert (r.status, r.sli, r.total) == ("no_data", None, 0)
     assert (r.coverage.expected, r.coverage.present) == (24 * 60, 0)
     assert all(rate is None for rate in r.burn_rates.values())

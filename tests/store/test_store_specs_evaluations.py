@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 
 from slm.store.db import Store
-from slm.store.evaluations import EvaluationRecord, to_json
+from slm.store.evaluations import EvaluationRecord
 from slm.store.specs import SpecDocument
 
 AT = datetime(2026, 11, 1, tzinfo=UTC)
@@ -72,11 +72,3 @@ def test_latest_evaluation_by_instant(store: Store) -> None:
     assert latest.at == AT + timedelta(minutes=1) and latest.at.tzinfo == UTC
     assert latest.sli is None and latest.result["window"] == {"duration": 2592000.0}
     assert [h.sli for h in history] == [0.5, 0.999, None]
-
-
-def test_to_json_makes_domain_values_plain() -> None:
-    assert to_json({"at": AT, "d": timedelta(minutes=1), "t": (1, 2)}) == {
-        "at": "2026-11-01T00:00:00Z",
-        "d": 60.0,
-        "t": [1, 2],
-    }

@@ -4,6 +4,9 @@ A catalogue row fires when the burn rate over its long window *and* over its sho
 both exceed its factor ``budget_percent/100 x period / long``. ``period`` is the SLO's
 period length (the rolling duration, or the full length of the current calendar period),
 so factors are derived, never hard-coded: 14.4, 6, 3 and 1 for the 30d defaults.
+
+Catalogues are data: the SRE Workbook's page/ticket pairs ship as YAML
+(``slm.spec.catalogues.default_catalogue``); the domain never picks one, callers pass it.
 """
 
 from __future__ import annotations
@@ -12,24 +15,11 @@ from collections.abc import Mapping
 from datetime import timedelta
 from functools import lru_cache
 
-from slm.domain.model import AlertCatalogue, AlertWindow
+from slm.domain.model import AlertCatalogue
 from slm.domain.results import AlertState
 
-SRE_WORKBOOK_WINDOWS: tuple[AlertWindow, ...] = (
-    AlertWindow("page", long=timedelta(hours=1), short=timedelta(minutes=5), budget_percent=2),
-    AlertWindow("page", long=timedelta(hours=6), short=timedelta(minutes=30), budget_percent=5),
-    AlertWindow("ticket", long=timedelta(days=1), short=timedelta(hours=2), budget_percent=10),
-    AlertWindow("ticket", long=timedelta(days=3), short=timedelta(hours=6), budget_percent=10),
-)
-
-
-def sre_workbook_catalogue(period: timedelta = timedelta(days=30)) -> AlertCatalogue:
-    """The Workbook's page/ticket pairs (2% in 1h, 5% in 6h, 10% in 1d, 10% in 3d)."""
-    return AlertCatalogue(f"sre-workbook-{period.days}d", period, SRE_WORKBOOK_WINDOWS)
-
-
-DEFAULT_CATALOGUE_30D = sre_workbook_catalogue(timedelta(days=30))
-DEFAULT_CATALOGUE_28D = sre_workbook_catalogue(timedelta(days=28))
+NO_ALERTS = AlertCatalogue("none", timedelta(0), ())
+"""The catalogue without rows: evaluating with it reports no alert states."""
 
 
 @lru_cache(maxsize=64)

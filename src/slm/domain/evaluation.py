@@ -6,7 +6,8 @@ to the bucket grid), then derives SLI, error budget, burn rates, alert states, t
 exhaustion and coverage from those counts. ``events`` is the objective's ``EventSeries``:
 build it with ``indicators.events_for(indicator, objective, buckets_by_role)``, which applies
 a threshold objective's own ``op``/``value`` (so threshold objectives each get their own
-series from the same buckets).
+series from the same buckets). The caller always chooses the catalogue (services use the
+shipped YAML ones, ``slm.spec.catalogues``); ``None`` means no alerts.
 
 Windows by method:
 
@@ -27,12 +28,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
 
-from slm.domain.alerting import (
-    DEFAULT_CATALOGUE_30D,
-    alert_states,
-    alert_windows,
-    exhaustion_window,
-)
+from slm.domain.alerting import NO_ALERTS, alert_states, alert_windows, exhaustion_window
 from slm.domain.budget import check_target, occurrences_budget, slices_budget
 from slm.domain.burn import bucket_count, burn_rate, time_to_exhaustion
 from slm.domain.durations import format_duration
@@ -84,9 +80,14 @@ class _Setup:
 
     @classmethod
     def of(
-        cls, slo: SLO, objective: Objective, events: EventSeries, catalogue: AlertCatalogue
+        cls,
+        slo: SLO,
+        objective: Objective,
+        events: EventSeries,
+        catalogue: AlertCatalogue | None,
     ) -> _Setup:
         check_target(objective.target)
+        catalogue = NO_ALERTS if catalogue is None else catalogue
         indicator = slo.indicator_for(objective)
         counting = Counting(indicator.missing_data, per_point=indicator.threshold is not None)
         grid = rule = None
@@ -187,9 +188,12 @@ def evaluate_objective(
     objective: Objective,
     events: EventSeries,
     at: datetime,
-    catalogue: AlertCatalogue = DEFAULT_CATALOGUE_30D,
+    catalogue: AlertCatalogue | None,
 ) -> ObjectiveResult:
-    """SLI, budget, burn rates, alerts and coverage of one objective at ``at``."""
+    """SLI, budget, burn rates, alerts and coverage of one objective at ``at``.
+
+    ``catalogue`` gives the alert windows (``None``: no alert states; the burn rate used
+    for time to exhaustion is then the 1h one)."""
     setup = _Setup.of(slo, objective, events, catalogue)
     plan = setup.plan(at)
     if setup.rule is None or setup.grid is None:
@@ -205,7 +209,7 @@ def evaluate_many(
     objective: Objective,
     events: EventSeries,
     instants: Sequence[datetime],
-    catalogue: AlertCatalogue = DEFAULT_CATALOGUE_30D,
+    catalogue: AlertCatalogue | None,
 ) -> list[ObjectiveResult]:
     """``evaluate_objective`` at every instant, from prefix sums built once (O(1) per
     window per instant after one pass over the series)."""

@@ -41,12 +41,13 @@ from slm.domain.alert_state import (
     observe,
     row_id,
 )
-from slm.domain.alerting import DEFAULT_CATALOGUE_30D, alert_windows, exhaustion_window
+from slm.domain.alerting import alert_windows, exhaustion_window
 from slm.domain.durations import format_duration
 from slm.domain.errors import Problem, SpecError
 from slm.domain.model import SLO, AlertCatalogue, Operator, RollingWindow
 from slm.domain.results import ObjectiveResult
 from slm.services.ports import Clock, SystemClock
+from slm.spec.catalogues import default_catalogue
 from slm.spec.workspace import AlertCondition, AlertPolicy, Workspace
 from slm.store.alerts import AlertRepository, StoredAlert
 from slm.store.db import Store
@@ -140,7 +141,7 @@ class AlertService:
         self.clock = clock or SystemClock()
         self._rules: dict[str, tuple[AlertRule, ...]] = {}
         problems: list[Problem] = []
-        cat = catalogue or DEFAULT_CATALOGUE_30D
+        cat = catalogue or default_catalogue(timedelta(days=30))
         for slo in ws.slos.values():
             if not slo.alert_policies:
                 continue

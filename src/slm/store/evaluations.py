@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-import dataclasses
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
-from enum import Enum
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from slm.domain.results import ObjectiveResult
 from slm.store.schema import evaluations as t
 
 
@@ -26,19 +22,6 @@ class EvaluationRecord:
     sli: float | None
     result: Mapping[str, Any]
     created_at: datetime
-
-    @classmethod
-    def from_result(cls, result: ObjectiveResult, created_at: datetime) -> EvaluationRecord:
-        """The record of a domain result; ``result`` holds all of it as plain JSON."""
-        return cls(
-            slo=result.slo,
-            objective=result.objective,
-            at=result.at,
-            status=result.status,
-            sli=result.sli,
-            result=to_json(result),
-            created_at=created_at,
-        )
 
 
 class EvaluationRepository:
@@ -74,29 +57,6 @@ class EvaluationRepository:
         if since is not None:
             q = q.where(t.c.at >= since)
         return [_record(r) for r in self._conn.execute(q.order_by(t.c.at, t.c.id))]
-
-
-def to_json(value: Any) -> Any:
-    """Plain JSON of a domain value: datetimes as RFC 3339 UTC, timedeltas as seconds."""
-    return json.loads(json.dumps(_plain(value)))
-
-
-def _plain(value: Any) -> Any:
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
-    if isinstance(value, Mapping):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    if isinstance(value, Enum):
-        return _plain(value.value)
-    if isinstance(value, datetime):
-        return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, timedelta):
-        return value.total_seconds()
-    return value
 
 
 def _record(row: sa.Row[tuple[object, ...]]) -> EvaluationRecord:

@@ -1,0 +1,55 @@
+"""The one place where spec models become ``slm.domain.model`` objects.
+
+Each ``map_*`` function takes the located object, its valid pydantic model and the
+mapping context; it returns the domain objects it made and reports every problem it
+finds (references, cross-field rules, windows, time zones) to ``ctx.problems``.
+
+One module per concern: ``windows``, ``indicators`` (queries, ratios, missing data),
+``objectives`` (targets and the OpenSLO ``SLO``), ``alert_policies``, one module per
+format (``openslo_v1``, ``openslo_v2alpha``, ``openslo_v1alpha``, ``sloth``) and
+``catalogue`` (``AlertWindowCatalogue``). Import the mappers from here.
+"""
+
+from __future__ import annotations
+
+from slm.spec.mapper.alert_policies import (
+    map_policy_spec,
+    map_v1_condition,
+    map_v1_policy,
+    map_v1_target,
+)
+from slm.spec.mapper.catalogue import catalogue_from_spec, map_catalogue
+from slm.spec.mapper.indicators import MISSING_DATA_ANNOTATION, missing_data
+from slm.spec.mapper.objectives import map_objective, percent_to_ratio
+from slm.spec.mapper.openslo_v1 import map_v1_datasource, map_v1_service, map_v1_sli, map_v1_slo
+from slm.spec.mapper.openslo_v1alpha import map_v1alpha_slo
+from slm.spec.mapper.openslo_v2alpha import map_v2_sli, map_v2_slo
+from slm.spec.mapper.sloth import SLOTH_WINDOW, map_sloth, map_sloth_file, map_sloth_k8s, sloth_id
+from slm.spec.mapper.windows import map_window, window_length
+
+__all__ = [
+    "MISSING_DATA_ANNOTATION",
+    "SLOTH_WINDOW",
+    "catalogue_from_spec",
+    "map_catalogue",
+    "map_objective",
+    "map_policy_spec",
+    "map_sloth",
+    "map_sloth_file",
+    "map_sloth_k8s",
+    "map_v1_condition",
+    "map_v1_datasource",
+    "map_v1_policy",
+    "map_v1_service",
+    "map_v1_sli",
+    "map_v1_slo",
+    "map_v1_target",
+    "map_v1alpha_slo",
+    "map_v2_sli",
+    "map_v2_slo",
+    "map_window",
+    "missing_data",
+    "percent_to_ratio",
+    "sloth_id",
+    "window_length",
+]

@@ -1,0 +1,39 @@
+"""The ``slm/v1`` kind ``AlertWindowCatalogue`` -> ``AlertCatalogue``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slm.domain.durations import parse_duration
+from slm.domain.model import AlertCatalogue, AlertWindow
+from slm.spec import slm_v1
+from slm.spec.context import MapContext
+from slm.spec.problems import SpecObject
+
+
+def catalogue_from_spec(
+    obj: SpecObject, name: str, spec: slm_v1.AlertWindowCatalogueSpec, ctx: MapContext
+) -> AlertCatalogue | None:
+    period = parse_duration(spec.period)
+    windows: list[AlertWindow] = []
+    for i, row in enumerate(spec.windows):
+        f = ("spec", "windows", i)
+        long, short = parse_duration(row.long_window), parse_duration(row.short_window)
+        if short >= long:
+            ctx.problems.at(obj, (*f, "shortWindow"), "must be shorter than longWindow")
+        if long > period:
+            ctx.problems.at(
+                obj,
+                (*f, "longWindow"),
+                f"longWindow {row.long_window} is longer than the period {spec.period}",
+            )
+        windows.append(AlertWindow(row.severity, long, short, row.budget_percent))
+    if len(windows) != len(spec.windows):
+        return None
+    return AlertCatalogue(name=name, period=period, windows=tuple(windows))
+
+
+def map_catalogue(obj: SpecObject, m: slm_v1.AlertWindowCatalogue, ctx: MapContext) -> list[Any]:
+    before = len(ctx.problems.items)
+    cat = catalogue_from_spec(obj, m.metadata.name, m.spec, ctx)
+    return [] if cat is None or len(ctx.problems.items) != before else [cat]

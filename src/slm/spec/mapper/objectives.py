@@ -1,0 +1,146 @@
+"""Objectives and targets, and the ``SLO`` every OpenSLO version's mapper ends in."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from decimal import Decimal
+from typing import Any, Protocol
+
+from slm.domain.durations import parse_duration
+from slm.domain.model import SLO, BudgetingMethod, Indicator, Objective, Window
+from slm.spec import openslo_v1 as v1
+from slm.spec import openslo_v1alpha as v1a
+from slm.spec import openslo_v2alpha as v2
+from slm.spec.context import MapContext, origin_of
+from slm.spec.problems import SpecObject
+from slm.spec.yamlio import FieldPath
+
+
+class ObjectiveSpec(Protocol):
+    """The fields an OpenSLO objective has in every version."""
+
+    @property
+    def display_name(self) -> str | None: ...
+    @property
+    def op(self) -> Any: ...
+    @property
+    def value(self) -> float | None: ...
+    @property
+    def target(self) -> float | None: ...
+    @property
+    def time_slice_target(self) -> float | None: ...
+    @property
+    def time_slice_window(self) -> str | None: ...
+
+
+def _target(obj: SpecObject, f: FieldPath, o: Any, ctx: MapContext) -> float | None:
+    pct: float | None = getattr(o, "target_percent", None)
+    if o.target is not None and pct is not None:
+        ctx.problems.at(obj, f, "use either target or targetPercent, not both")
+        return None
+    if o.target is None and pct is None:
+        ctx.problems.at(obj, (*f, "target"), "required field missing (target or targetPercent)")
+        return None
+    if o.target is not None:
+        return float(o.target)
+    assert pct is not None
+    return percent_to_ratio(pct)
+
+
+def percent_to_ratio(pct: float) -> float:
+    """99.9 -> 0.999 exactly as written (not 0.9990000000000001)."""
+    return float(Decimal(repr(float(pct))) / 100)
+
+
+def _objective_rules(
+    obj: SpecObject,
+    f: FieldPath,
+    o: ObjectiveSpec,
+    method: BudgetingMethod,
+    indicator: Indicator,
+    ctx: MapContext,
+) -> None:
+    if indicator.ratio is not None:
+        for key, val in (("op", o.op), ("value", o.value)):
+            if val is not None:
+                ctx.problems.at(obj, (*f, key), "only allowed with a thresholdMetric")
+    else:
+        for key, val in (("op", o.op), ("value", o.value)):
+            if val is None:
+                ctx.problems.at(
+                    obj,
+                    (*f, key),
+                    "required field missing (a thresholdMetric "
+                    "objective compares each value with op and value)",
+                )
+    if method is BudgetingMethod.TIMESLICES and o.time_slice_target is None:
+        ctx.problems.at(
+            obj, (*f, "timeSliceTarget"), "required field missing (budgetingMethod is Timeslices)"
+        )
+    if method is not BudgetingMethod.OCCURRENCES and o.time_slice_window is None:
+        ctx.problems.at(
+            obj,
+            (*f, "timeSliceWindow"),
+            f"required field missing (budgetingMethod is {method.value})",
+        )
+
+
+def map_objective(
+    obj: SpecObject,
+    f: FieldPath,
+    i: int,
+    o: ObjectiveSpec,
+    method: BudgetingMethod,
+    indicator: Indicator,
+    ctx: MapContext,
+    *,
+    own: Indicator | None = None,
+    weight: float | None = None,
+) -> Objective | None:
+    """Objective ``i`` of an SLO; ``own`` is the objective's own indicator, if it has one."""
+    before = len(ctx.problems.items)
+    target = _target(obj, f, o, ctx)
+    _objective_rules(obj, f, o, method, own or indicator, ctx)
+    if target is None or len(ctx.problems.items) != before:
+        return None
+    tsw = o.time_slice_window
+    return Objective(
+        name=o.display_name or f"objective-{i + 1}",
+        target=target,
+        display_name=o.display_name or "",
+        op=o.op,
+        value=o.value,
+        time_slice_target=o.time_slice_target,
+        time_slice_window=parse_duration(tsw) if tsw else None,
+        composite_weight=weight,
+        indicator=own,
+    )
+
+
+def openslo_slo(
+    obj: SpecObject,
+    m: v1.SLO | v2.SLO | v1a.SLO,
+    indicator: Indicator,
+    window: Window,
+    objectives: Sequence[Objective | None],
+    *,
+    labels: Mapping[str, str],
+    alert_policies: Sequence[str] = (),
+) -> SLO:
+    """The SLO of an OpenSLO document whose parts all mapped; the format-specific parts
+    (flattened or plain labels, alert policies) are arguments."""
+    md, s = m.metadata, m.spec
+    return SLO(
+        name=md.name,
+        service=s.service,
+        indicator=indicator,
+        window=window,
+        budgeting_method=BudgetingMethod(s.budgeting_method),
+        objectives=tuple(o for o in objectives if o),
+        display_name=getattr(md, "display_name", None) or "",
+        description=s.description or "",
+        labels=dict(labels),
+        annotations=dict(md.annotations),
+        alert_policies=tuple(alert_policies),
+        origin=origin_of(obj, m.api_version, m.kind),
+    )

@@ -1,0 +1,141 @@
+"""Sloth ``prometheus/v1`` files and the Kubernetes ``PrometheusServiceLevel`` resource.
+
+Every SLO of a Sloth service is a 30-day rolling Occurrences SLO with one objective; its
+id is ``SERVICE-SLO`` and Sloth's own alerting block is kept in ``extras["sloth"]``."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+from datetime import timedelta
+from typing import Any
+
+from slm.domain.model import (
+    SLO,
+    BudgetingMethod,
+    Indicator,
+    MetricQuery,
+    Objective,
+    RatioMetric,
+    RollingWindow,
+    Service,
+)
+from slm.spec import sloth
+from slm.spec.common import check_name
+from slm.spec.context import MapContext, origin_of
+from slm.spec.mapper.indicators import spec_dir
+from slm.spec.mapper.objectives import percent_to_ratio
+from slm.spec.problems import SpecObject
+from slm.spec.yamlio import FieldPath
+
+SLOTH_WINDOW = timedelta(days=30)  # Sloth prometheus/v1 has no per-SLO period
+
+
+def sloth_id(service: str, slo: str) -> str:
+    return f"{service}-{slo}"
+
+
+def _sloth_indicator(
+    obj: SpecObject, f: FieldPath, sid: str, sli: Any, ctx: MapContext
+) -> Indicator | None:
+    def q(text: str, per_second: bool = False) -> MetricQuery:
+        spec: dict[str, Any] = {"query": text, "perSecond": True} if per_second else {"query": text}
+        return MetricQuery(source=None, source_type="Prometheus", spec=spec, base_dir=spec_dir(obj))
+
+    origin = origin_of(obj, str(obj.data.get("apiVersion") or obj.data.get("version")), "SLI")
+    if sli.plugin is not None:
+        ctx.problems.at(
+            obj, (*f, "plugin"), f"Sloth SLI plugins are not supported (plugin {sli.plugin.id!r})"
+        )
+        return None
+    if sli.events is not None:
+        # Sloth events queries are per-second rates (``rate(...[{{.window}}])``).
+        ev = sli.events
+        ratio = RatioMetric(total=q(ev.total_query, True), bad=q(ev.error_query, True))
+    else:
+        ratio = RatioMetric(total=None, raw=q(sli.raw.error_ratio_query), raw_type="failure")
+    return Indicator(name=sid, ratio=ratio, origin=origin)
+
+
+def _sloth_extras(spec: Any, slo: Any) -> dict[str, Any]:
+    a = slo.alerting
+
+    def alert(x: Any) -> dict[str, Any]:
+        return {"disable": x.disable, "labels": dict(x.labels), "annotations": dict(x.annotations)}
+
+    sli_type = "events" if slo.sli.events is not None else "raw"
+    return {
+        "sloth": {
+            "service": spec.service,
+            "slo": slo.name,
+            "objective": slo.objective,
+            "description": slo.description or "",
+            "sli_type": sli_type,
+            "service_labels": dict(spec.labels),
+            "slo_labels": dict(slo.labels),
+            "alerting": {
+                "name": a.name or "",
+                "labels": dict(a.labels),
+                "annotations": dict(a.annotations),
+                "page_alert": alert(a.page_alert),
+                "ticket_alert": alert(a.ticket_alert),
+            },
+        }
+    }
+
+
+def map_sloth(
+    obj: SpecObject,
+    spec: sloth.Spec | sloth.K8sSpec,
+    base: FieldPath,
+    api_version: str,
+    kind: str,
+    ctx: MapContext,
+) -> list[Any]:
+    out: list[Any] = []
+    if not ctx.is_declared("service", spec.service):
+        out.append(
+            Service(
+                name=spec.service,
+                labels=dict(spec.labels),
+                origin=origin_of(obj, api_version, kind),
+            )
+        )
+    slos: Sequence[Any] = spec.slos
+    for i, slo in enumerate(slos):
+        f = (*base, "slos", i)
+        sid = sloth_id(spec.service, slo.name)
+        try:
+            check_name(sid)
+        except ValueError as e:
+            ctx.problems.add(obj.problem((*f, "name"), f"SLO id: {e}", name=sid))
+            continue
+        if ctx.owner("slo", sid) is not obj:
+            continue  # duplicate, reported by the loader
+        ind = _sloth_indicator(obj, (*f, "sli"), sid, slo.sli, ctx)
+        if ind is None:
+            continue
+        origin = replace(origin_of(obj, api_version, kind), line=obj.line_of(f))
+        out.append(
+            SLO(
+                name=sid,
+                service=spec.service,
+                indicator=ind,
+                window=RollingWindow(SLOTH_WINDOW),
+                budgeting_method=BudgetingMethod.OCCURRENCES,
+                objectives=(Objective(name=slo.name, target=percent_to_ratio(slo.objective)),),
+                description=slo.description or "",
+                labels={**spec.labels, **slo.labels},
+                extras=_sloth_extras(spec, slo),
+                origin=origin,
+            )
+        )
+    return out
+
+
+def map_sloth_file(obj: SpecObject, m: sloth.Spec, ctx: MapContext) -> list[Any]:
+    return map_sloth(obj, m, (), sloth.VERSION, "Sloth", ctx)
+
+
+def map_sloth_k8s(obj: SpecObject, m: sloth.PrometheusServiceLevel, ctx: MapContext) -> list[Any]:
+    return map_sloth(obj, m.spec, ("spec",), m.api_version, m.kind, ctx)
