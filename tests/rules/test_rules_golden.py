@@ -34,6 +34,10 @@ CASES: dict[str, RulesRequest] = {
         [SPECS / "openslo-prometheus.yaml"], format="prometheus-operator"
     ),
     "sloth-k8s-operator": _request([SPECS / "sloth-k8s.yaml"], format="prometheus-operator"),
+    "openslo-policies": _request([SPECS / "openslo-policies.yaml"]),
+    "openslo-policies-cheap-long-windows": _request(
+        [SPECS / "openslo-policies.yaml"], optimize="long"
+    ),
     "shop-exact": _request([SPECS / "promtool-shop.yaml"], optimize="none"),
     "shop-cheap-long-windows": _request([SPECS / "promtool-shop.yaml"], optimize="long"),
     "sloth-base-no-alerts-labels": _request(

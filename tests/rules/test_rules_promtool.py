@@ -2,7 +2,8 @@
 
 The YAML unit tests in tests/rules/promtool/ give known input series and the minutes at
 which each alert must be firing or not (derived in each file's header); each runs against
-rules freshly generated from tests/rules/specs/promtool-shop.yaml.
+rules freshly generated from tests/rules/specs/promtool-shop.yaml, or, for the OpenSLO
+AlertPolicy alerts (shop-policy.yaml), from tests/rules/specs/openslo-policies.yaml.
 """
 
 from __future__ import annotations
@@ -18,6 +19,25 @@ from slm.rules.pipeline import RulesRequest, build_rules
 
 HERE = Path(__file__).parent
 SPEC = HERE / "specs" / "promtool-shop.yaml"
+POLICY_SPEC = HERE / "specs" / "openslo-policies.yaml"
+PAGE_414 = "- eval_time: 414m\n        alertname: ShopRequestsErrorBudgetBurn"
+
+
+def promtool_test(promtool: str, rules: str, test_text: str, tmp_path: Path) -> str:
+    """Run ``promtool test rules`` on ``test_text`` next to ``rules``; its output (asserted
+    to say SUCCESS or FAILED, with the exit code to match)."""
+    (tmp_path / "rules.yaml").write_text(rules, encoding="utf-8")
+    (tmp_path / "t.yaml").write_text(test_text, encoding="utf-8")
+    run = subprocess.run(
+        [promtool, "test", "rules", "t.yaml"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    out = run.stdout + run.stderr
+    assert ("SUCCESS" in out) == (run.returncode == 0), out
+    return out
 
 
 @pytest.mark.parametrize(
@@ -58,3 +78,18 @@ def test_a_wrong_expectation_fails(tmp_path: Path, promtool: str) -> None:
     )
     assert run.returncode != 0
     assert "FAILED" in run.stdout + run.stderr
+
+
+def test_policy_alerts_fire_after_alert_after_and_resolve_as_derived(
+    tmp_path: Path, promtool: str
+) -> None:
+    """An SLO with OpenSLO AlertPolicies: the page pends 5m (alertAfter) before firing, the
+    alertWhenNoData ticket fires on no data; the SLO without policies keeps the catalogue."""
+    rules = build_rules(RulesRequest([POLICY_SPEC])).text
+    text = (HERE / "promtool" / "shop-policy.yaml").read_text(encoding="utf-8")
+    out = promtool_test(promtool, rules, text, tmp_path)
+    assert "SUCCESS" in out
+    # and it can fail: the page does not fire at 413m, while it is still pending
+    assert text.count(PAGE_414) == 1
+    early = text.replace(PAGE_414, PAGE_414.replace("414m", "413m"))
+    assert "FAILED" in promtool_test(promtool, rules, early, tmp_path)

@@ -11,7 +11,7 @@ from ruamel.yaml import YAML
 from slm.domain.errors import SpecError
 from slm.rules import conventions as cv
 from slm.rules.generate import GenerateOptions, cheap_windows, generate, windows
-from slm.rules.model import RecordingRule, ResourceMeta, RuleGroup, RuleSet
+from slm.rules.model import AlertingRule, RecordingRule, ResourceMeta, RuleGroup, RuleSet
 from slm.rules.pipeline import RulesRequest, build_rules
 from slm.rules.render import render_prometheus
 from slm.rules.sli import Query, SLIExpression, is_selector
@@ -240,3 +240,45 @@ def test_skipped_slos_are_reported_next_to_generated_ones(tmp_path: Path) -> Non
     assert [s.name for s in result.skipped] == ["other"]
     assert "Datadog, not Prometheus" in str(result.skipped[0])
     assert "sloth-slo-alerts-shop-requests-0" in result.text
+
+
+def _policy_shop(tmp_path: Path, op: str, alert_after: str, no_data: bool) -> list[object]:
+    spec = (SPECS / "openslo-policies.yaml").read_text()
+    spec = spec.replace("    op: gt\n", f"    op: {op}\n").replace(
+        "    alertAfter: 5m\n", f"    alertAfter: {alert_after}\n"
+    )
+    spec = spec.replace("alertWhenNoData: false", f"alertWhenNoData: {str(no_data).lower()}")
+    (tmp_path / "policies.yaml").write_text(spec)
+    ws = load_workspace([tmp_path / "policies.yaml"])
+    return [s for s in select(ws, TargetOptions()).slos if s.name == "requests-0"]
+
+
+@pytest.mark.parametrize(
+    ("op", "alert_after", "no_data", "compare", "for_"),
+    [
+        ("gt", "5m", False, ">", "5m"),
+        ("gte", "0m", False, ">=", None),
+        ("lt", "1h30m", False, "<", "1h30m"),
+        ("lte", "30s", True, "<=", "30s"),
+    ],
+)
+def test_a_policy_condition_becomes_one_alert(
+    tmp_path: Path, op: str, alert_after: str, no_data: bool, compare: str, for_: str | None
+) -> None:
+    (slo,) = _policy_shop(tmp_path, op, alert_after, no_data)
+    assert windows(slo) == [5 * M, 30 * M, H, 90 * M, 2 * H, 6 * H, D, 3 * D, 30 * D]  # type: ignore[arg-type]
+    (sets,) = generate([slo], GenerateOptions())  # type: ignore[list-item]
+    fast, slow = sets.groups[-1].rules
+    assert isinstance(fast, AlertingRule) and isinstance(slow, AlertingRule)
+    ids = '{sloth_id="shop-requests-0", sloth_service="shop", sloth_slo="requests-0"}'
+    head = f"max(slo:sli_error:ratio_rate1h{ids} {compare} (14.4 * 0.0009999999999999432))"
+    tail = f"or\nabsent(slo:sli_error:ratio_rate1h{ids})\n" if no_data else ""
+    assert fast.expr == f"{head} without (sloth_window)\n{tail}"
+    assert fast.for_ == for_
+    assert dict(fast.labels) == {
+        "sloth_severity": "page",
+        "slm_alert_policy": "fast",
+        "slm_alert_condition": "fast-burn",
+    }
+    assert "AlertPolicy fast, AlertCondition fast-burn" in fast.annotations["title"]
+    assert slow.for_ is None and slow.labels["slm_alert_policy"] == "slow"

@@ -1,5 +1,6 @@
-"""Alert and incident routes of ``slm serve``: the Alertmanager webhook receiver and the
-read-only views of current alerts and open incidents (docs/serve.md)."""
+"""Alert and incident routes of ``slm serve``: the Alertmanager webhook receiver, the
+read-only view of current alerts, and the incident routes of ``slm.api.incidents``
+(docs/serve.md, docs/api.md)."""
 
 from __future__ import annotations
 
@@ -9,11 +10,11 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
+from slm.api.incidents import incidents_router
 from slm.domain.alert_state import AlertStatus
 from slm.services.alerting import AlertService, alert_view, transition_view
 from slm.services.alertmanager import AlertmanagerReceiver, PayloadError, parse_payload
 from slm.services.incidents import IncidentService
-from slm.services.itsm import incident_json
 from slm.services.ports import Clock
 from slm.services.views import iso
 
@@ -28,6 +29,7 @@ def alerting_router(
     clock: Clock,
 ) -> APIRouter:
     router = APIRouter(tags=["alerts"])
+    router.include_router(incidents_router(incidents, clock=clock))  # /api/v1/incidents...
     lock = asyncio.Lock()  # one webhook at a time: its transactions stay in order
 
     @router.get("/api/v1/alerts")
@@ -52,12 +54,6 @@ def alerting_router(
                 }
             )
         return {"at": iso(clock.now()), "groups": groups}
-
-    @router.get("/api/v1/incidents")
-    def list_incidents() -> dict[str, Any]:
-        """Open incidents, oldest first, with their timelines."""
-        found = sorted(incidents.find(status="open"), key=lambda i: (i.opened_at, i.id))
-        return {"at": iso(clock.now()), "incidents": [incident_json(i) for i in found]}
 
     @router.post("/api/v1/alertmanager")
     async def alertmanager(request: Request) -> JSONResponse:

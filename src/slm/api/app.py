@@ -25,7 +25,14 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_l
 
 from slm import __version__
 from slm.api.metrics import StatusCollector
-from slm.domain.errors import DataError, NotFoundError, SlmError, SourceError, StoreError
+from slm.domain.errors import (
+    ConflictError,
+    DataError,
+    NotFoundError,
+    SlmError,
+    SourceError,
+    StoreError,
+)
 from slm.services.ports import Clock, SystemClock
 from slm.services.push import (
     DEFAULT_FUTURE_TOLERANCE,
@@ -184,6 +191,7 @@ def _problem_body(problems: Sequence[ItemProblem], message: str) -> dict[str, An
 def _install_error_handlers(app: FastAPI, board: StatusBoard) -> None:
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
+        push = request.url.path == "/api/v1/measurements"
         problems = []
         for e in exc.errors():
             loc = tuple(p for p in e.get("loc", ()) if p != "body")
@@ -192,8 +200,8 @@ def _install_error_handlers(app: FastAPI, board: StatusBoard) -> None:
                 ctx = e.get("ctx") or {}
                 at = f" at character {loc[0]}" if loc else ""
                 loc, msg = (), f"invalid JSON{at}: {ctx.get('error', msg)}"
-            problems.append(ItemProblem(loc, msg))
-        if request.url.path == "/api/v1/measurements":
+            problems.append(ItemProblem(loc or (() if push else ("body",)), msg))
+        if push:
             board.count_push("rejected")
         first = problems[0] if problems else ItemProblem((), "invalid request")
         return JSONResponse(
@@ -215,7 +223,7 @@ def _install_error_handlers(app: FastAPI, board: StatusBoard) -> None:
 def _status_of(exc: SlmError) -> int:
     if isinstance(exc, NotFoundError):
         return 404
-    if isinstance(exc, IdempotencyConflict):
+    if isinstance(exc, IdempotencyConflict | ConflictError):
         return 409
     if isinstance(exc, MissingIdempotencyKey):
         return 400

@@ -91,6 +91,10 @@ def _slo_families(states: list[SloState], now: datetime) -> Iterator[Metric]:
         "slm_slo_superseded_evaluations", "Stored evaluations superseded by late data",
         labels=SLO_LABELS,
     )  # fmt: skip
+    hooks = CounterMetricFamily(
+        "slm_slo_hook_failures", "Post-evaluation hook (or pipeline step) failures",
+        labels=[*SLO_LABELS, "hook"],
+    )  # fmt: skip
     for s in states:
         labels = [s.name, s.service]
         stale.add_metric(labels, 1.0 if s.is_stale(now) else 0.0)
@@ -112,8 +116,10 @@ def _slo_families(states: list[SloState], now: datetime) -> Iterator[Metric]:
         late.add_metric(labels, q.late_items)
         disorder.add_metric(labels, q.out_of_order_items)
         superseded.add_metric(labels, q.superseded)
+        for hook, count in sorted(s.hook_failures.items()):
+            hooks.add_metric([*labels, hook], count)
     yield from (stale, up, last, age, evaluated, interval, future, skew, lag)
-    yield from (attempts, late, disorder, superseded)
+    yield from (attempts, late, disorder, superseded, hooks)
 
 
 def _objective_families(states: list[SloState]) -> Iterator[Metric]:

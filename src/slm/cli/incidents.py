@@ -104,20 +104,10 @@ def incident_show(
     workspace: WorkspaceOpt = Path("."),
 ) -> None:
     """Show one incident with its merged timeline, impact and root cause."""
-    from slm.services.itsm import incident_json
+    from slm.services.incidents import incident_detail
 
     svc = _service(None, db, workspace)
-    view = incident_json(svc.get(incident_id))
-    view["exclusions"] = [
-        {
-            "id": p.id,
-            "state": p.state,
-            "name": p.exclusion.name,
-            "category": p.exclusion.category,
-            "decided_by": p.decided_by or None,
-        }
-        for p in svc.proposals(incident_id)
-    ]
+    view = incident_detail(svc.get(incident_id), svc.proposals(incident_id), svc.clock.now())
     if as_json:
         sys.stdout.write(json.dumps(view, indent=2) + "\n")
         return

@@ -67,3 +67,8 @@ class StoreError(SlmError):
     """The store could not complete an operation."""
 
     exit_code = 5
+
+
+class ConflictError(DataError):
+    """A change that the current state of a record forbids (e.g. a signed-off root cause);
+    HTTP 409 at the API, exit code 1 at the CLI."""

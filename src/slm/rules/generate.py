@@ -4,7 +4,9 @@ Per SLO, in this order (as Sloth): ``sloth-slo-sli-recordings-<id>`` with one
 ``slo:sli_error:ratio_rate<W>`` per alert window and the SLO period,
 ``sloth-slo-meta-recordings-<id>`` (objective, budget, period, current and period burn
 rate, budget remaining, ``sloth_slo_info``) and ``sloth-slo-alerts-<id>`` with one
-multi-window multi-burn-rate alert per severity of the catalogue (page, ticket).
+multi-window multi-burn-rate alert per severity of the catalogue (page, ticket) or, for an
+SLO with OpenSLO alert policies, one single-window alert per burn-rate ``AlertCondition``
+(its ``lookbackWindow`` recorded among the SLI windows).
 """
 
 from __future__ import annotations
@@ -19,9 +21,11 @@ from slm.domain.alerting import alert_windows
 from slm.domain.model import AlertWindow
 from slm.rules import conventions as cv
 from slm.rules.model import AlertingRule, RecordingRule, ResourceMeta, RuleGroup, RuleSet
-from slm.rules.target import PromSLO
+from slm.rules.target import PolicyAlert, PromSLO
 
 Optimize = Literal["none", "period", "long"]
+POLICY_LABEL = "slm_alert_policy"
+CONDITION_LABEL = "slm_alert_condition"
 VERSION_LABEL_VALUE = f"slm-{__version__}"
 
 
@@ -64,8 +68,9 @@ def slo_groups(slo: PromSLO, opts: GenerateOptions) -> list[RuleGroup]:
 
 
 def windows(slo: PromSLO) -> list[timedelta]:
-    """Every alert window, shortest first, then the SLO period."""
-    ws = list(alert_windows(slo.catalogue))
+    """Every alert window (the catalogue's and the policies' lookback windows), shortest
+    first, then the SLO period."""
+    ws = sorted({*alert_windows(slo.catalogue), *(p.lookback for p in slo.policy_alerts)})
     return ws if slo.period in ws else [*ws, slo.period]
 
 
@@ -143,6 +148,8 @@ def severities(slo: PromSLO) -> list[str]:
 
 
 def alert_rules(slo: PromSLO) -> list[AlertingRule]:
+    if slo.policy_alerts:
+        return [policy_rule(slo, p) for p in slo.policy_alerts]
     rules = []
     for sev in severities(slo):
         meta = slo.alert_meta(sev)
@@ -180,3 +187,43 @@ def alert_expr(slo: PromSLO, rows: list[AlertWindow]) -> str:
         )
         blocks.append(f"(\n    {short}\n    and\n    {long}\n)")
     return "\nor\n".join(blocks) + "\n"
+
+
+_OPS = {"gt": ">", "gte": ">=", "lt": "<", "lte": "<="}
+
+
+def policy_rule(slo: PromSLO, p: PolicyAlert) -> AlertingRule:
+    """One OpenSLO burn-rate condition: the error ratio over its lookback window compared
+    with ``threshold x (1 - objective)``, held for ``alertAfter``. The policy and condition
+    are labels (two conditions never merge into one alert) and named in the annotations."""
+    meta = slo.alert_meta(p.severity)
+    f = cv.label_filter(slo.id_labels)
+    budget = cv.go_float((100 - slo.objective_pct) / 100)
+    ratio = f"{cv.sli_error_metric(p.lookback)}{f}"
+    op = _OPS[p.op]
+    expr = (
+        f"max({ratio} {op} ({cv.go_float(p.threshold)} * {budget})) without ({cv.WINDOW_LABEL})\n"
+    )
+    if p.no_data:  # alertWhenNoData: a window without traffic has no ratio sample;
+        # matching the SLO labels too gives this alert the same labels as the one above
+        series = cv.label_filter(cv.merge_labels(slo.labels, slo.id_labels))
+        expr += f"or\nabsent({cv.sli_error_metric(p.lookback)}{series})\n"
+    service, name = f"{{{{$labels.{cv.SERVICE_LABEL}}}}}", f"{{{{$labels.{cv.SLO_LABEL}}}}}"
+    window = cv.prom_duration(p.lookback)
+    held = f" for {cv.prom_duration(p.alert_after)}" if p.alert_after else ""
+    annotations = {
+        "title": f"({p.severity}) {service} {name} SLO error budget burn rate over {window} "
+        f"{op} {cv.go_float(p.threshold)} (AlertPolicy {p.policy}, AlertCondition "
+        f"{p.condition}).",
+        "summary": f"{service} {name} SLO error budget burn rate over {window} is "
+        f"{op} {cv.go_float(p.threshold)}{held}: AlertCondition {p.condition} of AlertPolicy "
+        f"{p.policy}.",
+    }
+    labels = {cv.SEVERITY_LABEL: p.severity, POLICY_LABEL: p.policy, CONDITION_LABEL: p.condition}
+    return AlertingRule(
+        alert=meta.name,
+        expr=expr,
+        labels=cv.merge_labels(labels, meta.labels),
+        annotations=cv.merge_labels(annotations, meta.annotations),
+        for_=cv.prom_duration(p.alert_after) if p.alert_after else None,
+    )

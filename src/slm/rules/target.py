@@ -53,6 +53,22 @@ class AlertMeta:
 
 
 @dataclass(frozen=True)
+class PolicyAlert:
+    """One burn-rate ``AlertCondition`` of an OpenSLO ``AlertPolicy`` of the SLO: fires
+    when the error ratio over ``lookback`` compares (``op``) with ``threshold`` x budget
+    for ``alert_after``; ``no_data`` is the policy's ``alertWhenNoData``."""
+
+    policy: str
+    condition: str
+    severity: str
+    op: str  # gt, gte, lt, lte
+    threshold: float
+    lookback: timedelta
+    alert_after: timedelta
+    no_data: bool = False
+
+
+@dataclass(frozen=True)
 class PromSLO:
     id: str
     service: str
@@ -67,6 +83,7 @@ class PromSLO:
     spec: str
     resource: ResourceMeta
     catalogue: AlertCatalogue
+    policy_alerts: tuple[PolicyAlert, ...] = ()  # when given, instead of the catalogue's
 
     def alert_meta(self, severity: str) -> AlertMeta:
         return self.alerts.get(severity, self.default_alert)
@@ -236,7 +253,35 @@ def _prom_slo(
         spec=spec,
         resource=_resource(ws, slo),
         catalogue=opts.catalogue or default_catalogue(period),
+        policy_alerts=policy_alerts(ws, slo) if sloth is None else (),
     )
+
+
+def policy_alerts(ws: Workspace, slo: SLO) -> tuple[PolicyAlert, ...]:
+    """The burn-rate conditions of the SLO's OpenSLO alert policies, in policy then
+    condition order (references are resolved by the loader, which reports dangling ones)."""
+    out = []
+    for pname in slo.alert_policies:
+        policy = ws.alert_policies.get(pname)
+        if policy is None:
+            continue
+        for cname in policy.conditions:
+            c = ws.alert_conditions.get(cname)
+            if c is None:
+                continue
+            out.append(
+                PolicyAlert(
+                    policy=policy.name,
+                    condition=c.name,
+                    severity=c.severity,
+                    op=c.op or "gt",
+                    threshold=c.threshold,
+                    lookback=c.lookback_window,
+                    alert_after=c.alert_after,
+                    no_data=policy.alert_when_no_data,
+                )
+            )
+    return tuple(out)
 
 
 def default_alert_name(*parts: str) -> str:

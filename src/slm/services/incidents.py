@@ -37,6 +37,7 @@ from slm.domain.incident import (
     approve,
     budget_state,
     decide_priority,
+    downtime_by_service,
     proposed_exclusions,
     with_major_event,
 )
@@ -71,6 +72,41 @@ def change_payload(change: IncidentChange) -> dict[str, Any]:
         "detail": change.detail,
         "record": None if change.incident is None else incident_json(change.incident),
     }
+
+
+def proposal_view(p: ExclusionProposal) -> dict[str, Any]:
+    return {
+        "id": p.id,
+        "state": p.state,
+        "name": p.exclusion.name,
+        "category": p.exclusion.category,
+        "decided_by": p.decided_by or None,
+    }
+
+
+def incident_detail(
+    incident: Incident, proposals: Sequence[ExclusionProposal], until: datetime
+) -> dict[str, Any]:
+    """One incident as ``slm incident show --json`` and ``GET /api/v1/incidents/{id}`` show
+    it: the record with its merged timeline, its proposed exclusions, and its downtime per
+    impacted service in seconds (the union of its impact intervals; an open one counts
+    until ``until``)."""
+    from slm.services.itsm import incident_json
+
+    view = incident_json(incident)
+    view["exclusions"] = [proposal_view(p) for p in proposals]
+    spans = [
+        i if i.end is not None else ImpactInterval(i.service, i.start, until)
+        for i in incident.impacts
+        if i.end is not None or i.start < until
+    ]
+    downtime = {}
+    if spans:
+        period = (min(i.start for i in spans), max(i.end or until for i in spans))
+        downtime = downtime_by_service([replace(incident, impacts=tuple(spans))], period)
+    view["downtime_seconds"] = {s: d.total_seconds() for s, d in downtime.items()}
+    view["downtime_until"] = until.isoformat()
+    return view
 
 
 class OutboxChangeListener:
@@ -297,7 +333,7 @@ class IncidentService:
                 current = repo.open_impact(iid, service)
                 if current is None:
                     raise DataError(
-                        f"incident {iid}: no open impact on {service!r} to end; give --start"
+                        f"incident {iid}: no open impact on {service!r} to end; give its start"
                     )
                 start = current.start
             try:

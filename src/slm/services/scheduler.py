@@ -27,7 +27,9 @@ the next pass.
 
 After each recorded evaluation the loop calls its *hooks* (``hooks=[...]``) in the store
 thread, in order; ``slm serve`` installs ``AlertPipeline`` (alerts, then notifications, then
-incidents). A failing hook is logged and never stops the loop or marks the SLO stale.
+incidents). A failing hook is logged with the SLO's name, counted on the status board
+(``slm_slo_hook_failures_total{hook=...}`` on /metrics; for the pipeline, per failing
+step) and never stops the loop, the later hooks, the other SLOs or marks the SLO stale.
 """
 
 from __future__ import annotations
@@ -152,12 +154,32 @@ EvaluationHook = Callable[[Computed], None]
 """Called after each recorded evaluation, in the store thread (one at a time, in order)."""
 
 
+class HookStepsFailed(Exception):
+    """Raised by a hook that ran all its steps although some failed (each already logged
+    with its traceback); the loop counts one failure per step."""
+
+    def __init__(self, steps: Sequence[str]):
+        self.steps = tuple(steps)
+        super().__init__(f"failed step(s): {', '.join(self.steps)}")
+
+
+def hook_name(hook: EvaluationHook) -> str:
+    """The ``hook`` label of a hook's failures: its ``name`` attribute, else its
+    function or class name."""
+    name = getattr(hook, "name", None)
+    if isinstance(name, str) and name:
+        return name
+    return str(getattr(hook, "__qualname__", None) or type(hook).__name__)
+
+
 class AlertPipeline:
     """The post-evaluation hook of ``slm serve``: alert states, then notifications, then
     incidents, each in its own transaction. A failing step is logged and the next still
     runs (notifications get the budget levels even when alerting failed); the loop never
     stops for it. Transitions whose notification was lost (a crash between the steps) are
     enqueued at the next start by ``NotificationService.recover``."""
+
+    name = "alert-pipeline"
 
     def __init__(
         self,
@@ -168,12 +190,16 @@ class AlertPipeline:
         self.alerts, self.notifications, self.incidents = alerts, notifications, incidents
 
     def __call__(self, c: Computed) -> None:
+        """Run every step; ``HookStepsFailed`` names the steps that failed (``alerts``,
+        ``notifications``, ``incidents``) once all have run."""
+        failed: list[str] = []
         transitions: list[AlertTransition] = []
         if self.alerts is not None:
             try:
                 transitions = self.alerts.process(c.results, c.at)
             except Exception:
                 log.exception("SLO %s: alert processing failed", c.slo)
+                failed.append("alerts")
         for t in transitions:
             log.info("alert %s: %s -> %s at %s", t.key, t.from_status, t.to_status, t.at)
         if self.notifications is not None:
@@ -181,12 +207,16 @@ class AlertPipeline:
                 self.notifications.on_evaluation(c.results, transitions, c.at)
             except Exception:
                 log.exception("SLO %s: enqueueing notifications failed", c.slo)
+                failed.append("notifications")
         if self.incidents is not None and transitions:
             try:
                 for iid in self.incidents.on_alert_transitions(transitions):
                     log.info("SLO %s: incident %s updated from alerts", c.slo, iid)
             except Exception:
                 log.exception("SLO %s: updating incidents failed", c.slo)
+                failed.append("incidents")
+        if failed:
+            raise HookStepsFailed(failed)
 
 
 class IsolatedSources:
@@ -305,12 +335,19 @@ class EvaluationLoop:
             await self._after(computed)
 
     async def _after(self, computed: Computed) -> None:
-        """Run the post-evaluation hooks; a failing hook is logged, never fatal."""
+        """Run the post-evaluation hooks; a failing hook is logged with the SLO's name and
+        counted, never fatal: the later hooks still run, and so does the loop."""
         for hook in self.hooks:
+            name = hook_name(hook)
             try:
                 await self._store_call(hook, computed)
+            except HookStepsFailed as e:  # each step's traceback is logged already
+                log.error("SLO %s: post-evaluation hook %s: %s", computed.slo, name, e)
+                for step in e.steps:
+                    self.board.count_hook_failure(computed.slo, step)
             except Exception:
-                log.exception("SLO %s: post-evaluation hook %r failed", computed.slo, hook)
+                log.exception("SLO %s: post-evaluation hook %s failed", computed.slo, name)
+                self.board.count_hook_failure(computed.slo, name)
 
     async def _compute_in_thread(self, slo: SLO) -> Computed:
         loop = asyncio.get_running_loop()

@@ -44,6 +44,7 @@ class SloState:
     failures: int = 0
     next_attempt: datetime | None = None  # wall clock
     quality: DataQuality = field(default_factory=DataQuality)
+    hook_failures: Mapping[str, int] = field(default_factory=dict)  # by hook (or step)
 
     def state(self, now: datetime) -> State:
         if self.last_success is None and self.error is None:
@@ -116,6 +117,14 @@ class StatusBoard:
                 superseded=s.quality.superseded + superseded,
             )
             self._states[name] = replace(s, quality=q)
+
+    def count_hook_failure(self, name: str, hook: str) -> None:
+        """One more failure of the post-evaluation ``hook`` after an evaluation of ``name``."""
+        with self._lock:
+            s = self._states[name]
+            counts = dict(s.hook_failures)
+            counts[hook] = counts.get(hook, 0) + 1
+            self._states[name] = replace(s, hook_failures=counts)
 
     def count_push(self, outcome: str, items: int = 0) -> None:
         with self._lock:

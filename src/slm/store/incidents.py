@@ -15,7 +15,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Row
 
-from slm.domain.errors import DataError, NotFoundError
+from slm.domain.errors import ConflictError, DataError, NotFoundError
 from slm.domain.exclusions import Exclusion
 from slm.domain.incident import (
     ExclusionProposal,
@@ -36,7 +36,7 @@ from slm.store.schema import major_events as me
 PREFIX = {"incident": "INC", "problem": "PRB", "change": "CHG"}
 
 
-class SignedOffError(DataError):
+class SignedOffError(ConflictError):
     """The root-cause record of an incident was signed off: it cannot change any more."""
 
 
