@@ -93,7 +93,7 @@ def statement_table(st: dict[str, Any]) -> Group:
             lines.append(
                 Text(
                     f"  breach: {s['component'] or '-'} ({who or '-'}): "
-                    f"{mins}share {s['share'] * 100:.2f}% [{s['basis']}]"
+                    f"{mins}share {_share(s['share'])} [{s['basis']}]"
                 )
             )
     return Group(*lines)
@@ -138,6 +138,20 @@ jurisdiction {{ ag.jurisdiction or "-" }}.</p>
 {% for c in st.clauses %}
 <h2>{{ c.clause }}</h2>
 {% if c.description %}<p>{{ c.description }}</p>{% endif %}
+{% if c.breach_attribution %}
+<h3>Breach attribution</h3>
+<table class="attribution"><tr><th>Component</th><th>Tier</th><th>Party</th>
+<th>Provider</th><th>Hosting</th><th>Responsibility</th><th>Minutes</th><th>Share</th>
+<th>Basis</th></tr>
+{% for s in c.breach_attribution %}
+<tr><td>{{ s.component or "-" }}</td><td>{{ s.tier or "-" }}</td><td>{{ s.party or "-" }}</td>
+<td>{{ s.provider or "-" }}</td><td>{{ s.hosting or "-" }}</td>
+<td>{{ s.responsibility or "-" }}</td>
+<td>{{ "-" if s.minutes is none else s.minutes }}</td><td>{{ share(s.share) }}</td>
+<td>{{ s.basis }}</td></tr>
+{% endfor %}
+</table>
+{% endif %}
 <table><tr><th>Type</th><th>Start</th><th>End</th><th>Minutes</th><th>Reason</th>
 <th>Source</th></tr>
 {% for e in c.explanation %}
@@ -153,9 +167,14 @@ jurisdiction {{ ag.jurisdiction or "-" }}.</p>
 _env = Environment(autoescape=select_autoescape(default=True, default_for_string=True))
 
 
+def _share(x: float) -> str:
+    return f"{x * 100:.2f}%"
+
+
 def statement_html(st: dict[str, Any]) -> str:
     template = _env.from_string(_HTML)
-    return template.render(st=st, ag=st["agreement"], period=st["period"], pct=_pct) + "\n"
+    page = template.render(st=st, ag=st["agreement"], period=st["period"], pct=_pct, share=_share)
+    return page + "\n"
 
 
 def costs_table(c: Costs) -> Group:

@@ -39,12 +39,17 @@ PeriodOpt = Annotated[
 
 def _factory(ws: Any, db: str | None, workspace: Path) -> Any:
     from slm.services.evaluate import source_types
+    from slm.services.statements import reads_store_incidents
     from slm.sources.factory import SourceFactory
     from slm.store.db import open_store
 
     # A store given with --db is opened even when no SLO reads from it: statements then
-    # also use its incidents and their approved exclusions (docs/agreements.md).
-    wanted = db is not None or bool({"store", "probe"} & source_types(ws))
+    # also use its incidents and their approved exclusions (docs/agreements.md). An
+    # incident clause without a file reads the store's incidents, so it opens the store
+    # (--db, SLM_DB_URL, or the workspace's default file).
+    wanted = (
+        db is not None or bool({"store", "probe"} & source_types(ws)) or reads_store_incidents(ws)
+    )
     store = open_store(db, workspace) if wanted else None
     return SourceFactory(store=store)
 

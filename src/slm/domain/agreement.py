@@ -7,12 +7,13 @@ never rename or remove one.
 
 Percentages (targets, credit thresholds and percents, floors, caps) are ``Decimal`` percent
 values as written (``99.9`` means 99.9 %), so tier boundaries compare exactly; money is
-``Money`` (``Decimal`` amount plus an ISO 4217 currency code).
+``Money`` (``Decimal`` amount plus an ISO 4217 currency code and its minor unit).
 
 A clause binds a target to one measure:
 
 - ``SloMeasure``: the attainment of an SLO objective (good/total over the period; for a
-  time-slice SLO, the share of good slices);
+  Timeslices SLO, the share of good slices; for a RatioTimeslices SLO, the mean slice
+  ratio);
 - ``DowntimeMeasure``: downtime by a measurement rule (an ``interval`` is down when its error
   rate exceeds ``max_error_rate`` percent), attainment = 1 - down minutes / measured minutes;
 - ``IncidentMeasure``: incident response and resolution times by priority, attainment = the
@@ -40,8 +41,13 @@ StopEvent = Literal["respond", "resolve"]
 
 @dataclass(frozen=True)
 class Money:
+    """An amount in an ISO 4217 currency. ``minor_units`` is the currency's number of
+    decimals (2 for EUR, 0 for JPY, 3 for BHD): credits are rounded to it. The spec mapper
+    looks it up (``slm.spec.currency``); the domain keeps no currency table."""
+
     amount: Decimal
     currency: str
+    minor_units: int = 2
 
     def __str__(self) -> str:
         return f"{self.currency} {self.amount}"
@@ -141,10 +147,11 @@ class HandlingTarget:
 @dataclass(frozen=True)
 class IncidentMeasure:
     """Incident handling times from an incident file (``path``, CSV or YAML; see
-    docs/agreements.md). ``retroactive_start``: the clock starts when the incident was
-    opened even if it reached its priority later."""
+    docs/agreements.md), or from the incidents recorded in the store when ``path`` is
+    empty. ``retroactive_start``: the clock starts when the incident was opened even if it
+    reached its priority later."""
 
-    path: str  # as written in the spec, relative to ``base_dir``
+    path: str  # as written in the spec, relative to ``base_dir``; "": the store
     targets: tuple[HandlingTarget, ...]
     retroactive_start: bool = True
     base_dir: str = "."  # directory of the spec file

@@ -1,7 +1,10 @@
 """Service credits: tier lookup, money rounding, the cap, and tier validation.
 
 Rounding rule (stated in every statement): a credit is ``fee * credit_percent / 100``
-computed exactly in ``Decimal``, then rounded to cents (``0.01``) with ``ROUND_HALF_EVEN``.
+computed exactly in ``Decimal``, then rounded to the minor unit of the agreement's currency
+(ISO 4217: ``0.01`` for EUR, ``1`` for JPY, ``0.001`` for BHD) with ``ROUND_HALF_EVEN``.
+The domain does not know currencies: the spec mapper looks the minor unit up
+(``Money.minor_units``) and every function here takes it as an argument.
 Attainment is compared with tier thresholds exactly (as fractions), never rounded first:
 attainment of exactly 99.99 % is not below a 99.99 % threshold.
 """
@@ -16,10 +19,28 @@ from fractions import Fraction
 from slm.domain.agreement import CreditTier
 
 CENT = Decimal("0.01")
-ROUNDING_RULE = (
-    "credit = period fee x credit percent / 100, computed exactly, then rounded to 0.01 "
-    "with ROUND_HALF_EVEN; the cap is applied to clauses in order"
-)
+
+
+def minor_unit(minor_units: int) -> Decimal:
+    """The smallest amount of a currency with ``minor_units`` decimals: 2 -> ``0.01``,
+    0 -> ``1``, 3 -> ``0.001``."""
+    return Decimal(1).scaleb(-minor_units)
+
+
+def zero(minor_units: int) -> Decimal:
+    """No credit, written with the currency's decimals (``0.00``, ``0``, ``0.000``)."""
+    return Decimal(0).quantize(minor_unit(minor_units))
+
+
+def rounding_rule(currency: str, minor_units: int) -> str:
+    """The rounding rule as printed in a statement."""
+    unit = minor_unit(minor_units)
+    places = "no minor unit" if minor_units == 0 else f"{minor_units} decimal place(s)"
+    return (
+        f"credit = period fee x credit percent / 100, computed exactly, then rounded to "
+        f"{unit} {currency} ({currency} has {places} in ISO 4217) with ROUND_HALF_EVEN; "
+        "the cap is applied to clauses in order"
+    )
 
 
 def percent_fraction(value: Decimal) -> Fraction:
@@ -36,8 +57,10 @@ def tier_for(attainment: Fraction, tiers: Sequence[CreditTier]) -> CreditTier | 
     return found
 
 
-def credit_amount(fee: Decimal, credit_percent: Decimal) -> Decimal:
-    return (fee * credit_percent / Decimal(100)).quantize(CENT, rounding=ROUND_HALF_EVEN)
+def credit_amount(fee: Decimal, credit_percent: Decimal, minor_units: int = 2) -> Decimal:
+    """``fee x credit_percent / 100`` rounded half to even to the currency's minor unit."""
+    exact = fee * credit_percent / Decimal(100)
+    return exact.quantize(minor_unit(minor_units), rounding=ROUND_HALF_EVEN)
 
 
 @dataclass(frozen=True)

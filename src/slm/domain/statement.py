@@ -8,9 +8,12 @@ adjusted attainment leaves the excluded minutes out of numerator and denominator
 
 - Event clauses (an Occurrences SLO objective): attainment = good / total events in the
   eligible minutes; ``downtime_minutes`` is ``None`` (the unit is events).
-- Downtime clauses (a measurement rule, or a time-slice SLO objective whose slice is good
+- Downtime clauses (a measurement rule, or a Timeslices SLO objective whose slice is good
   when ``good/total >= timeSliceTarget``): intervals aligned to the period start; a down
   interval's eligible minutes are downtime; attainment = 1 - downtime / measured minutes.
+- RatioTimeslices clauses: slices aligned to the period start; each measured minute carries
+  its slice's ratio, so attainment is the mean slice ratio (the SLO's own SLI); downtime
+  is the measured minutes of slices below the slice threshold.
 - Incident clauses: attainment = incidents within target / incidents counted.
 
 A clause is breached when its adjusted attainment is below its target; without data it
@@ -28,13 +31,21 @@ from fractions import Fraction
 from typing import Any, Literal
 
 import numpy as np
+import numpy.typing as npt
 
 from slm.domain.agreement import Agreement, Clause, CreditTier, ExitClause, NoData
 from slm.domain.attribution import BreachShare
-from slm.domain.credits import ROUNDING_RULE, apply_cap, credit_amount, percent_fraction, tier_for
+from slm.domain.credits import (
+    apply_cap,
+    credit_amount,
+    percent_fraction,
+    rounding_rule,
+    tier_for,
+    zero,
+)
 from slm.domain.exclusions import Exclusion
 from slm.domain.intervals import MINUTE, clip, mask, runs
-from slm.domain.series import BoolArray, EventSeries
+from slm.domain.series import BoolArray, EventSeries, FloatArray
 
 EntryType = Literal["measure", "downtime", "exclusion", "not-counted", "incident", "note"]
 
@@ -199,10 +210,8 @@ def downtime_figures(
 ) -> Figures:
     n = len(events)
     w = rule.interval_minutes
-    k = -(-n // w)
-    pad = k * w - n
-    good = np.concatenate((events.good, np.zeros(pad))).reshape(k, w).sum(axis=1)
-    total = np.concatenate((events.total, np.zeros(pad))).reshape(k, w).sum(axis=1)
+    good, total = _interval_sums(events, w)
+    k = len(total)
     bad = total - good
     num, den = rule.max_error.numerator, rule.max_error.denominator
     has_data = total > 0
@@ -246,6 +255,120 @@ def downtime_figures(
     )
 
 
+def _interval_sums(events: EventSeries, width: int) -> tuple[FloatArray, FloatArray]:
+    """good and total events per ``width``-minute interval aligned to the series start (the
+    last interval may be shorter)."""
+    n = len(events)
+    k = -(-n // width)
+    pad = k * width - n
+    good = np.concatenate((events.good, np.zeros(pad))).reshape(k, width).sum(axis=1)
+    total = np.concatenate((events.total, np.zeros(pad))).reshape(k, width).sum(axis=1)
+    return good, total
+
+
+# --- RatioTimeslices clauses ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RatioSliceRule:
+    """A RatioTimeslices SLO objective behind a clause: every ``slice_minutes`` slice
+    (aligned to the period start) counts by its ratio good/total, and a slice whose ratio
+    is below ``down_below`` is down. A slice without events counts as ``no_data`` says
+    (``up``: ratio 1, ``down``: ratio 0 and down, ``ignore``: not measured)."""
+
+    slice_minutes: int
+    down_below: Fraction
+    no_data: NoData = "ignore"
+
+    def describe(self) -> str:
+        return (
+            f"{self.slice_minutes}-minute slices count by their good/total ratio; a slice "
+            f"below {_percent_text(self.down_below)}% counts as down"
+        )
+
+
+def ratio_slice_figures(
+    events: EventSeries,
+    rule: RatioSliceRule,
+    eligible: BoolArray,
+    excluded: ExclusionMask,
+    source: str,
+) -> Figures:
+    """Attainment = the mean of the slice ratios over the measured minutes (each measured
+    minute carries its slice's ratio, so business hours and exclusions act per minute as
+    for time-slice clauses); downtime = the measured minutes of down slices."""
+    n, w = len(events), rule.slice_minutes
+    good, total = _interval_sums(events, w)
+    k = len(total)
+    has_data = total > 0
+    bad = np.clip(total - good, 0.0, None)
+    num, den = rule.down_below.numerator, rule.down_below.denominator
+    lost = ~has_data if rule.no_data == "down" else np.zeros(k, dtype=np.bool_)
+    down_sl = (has_data & (good * den < total * num)) | lost
+    decided = has_data if rule.no_data == "ignore" else np.ones(k, dtype=np.bool_)
+    of = np.arange(n) // w  # the slice of each minute
+    measured = decided[of] & eligible
+    keep = measured & ~excluded.mask
+    down = down_sl[of] & measured
+    n_meas, n_keep = int(measured.sum()), int(keep.sum())
+    per_measured = _per_slice(measured, of, k)
+    lost_meas = _deficit(bad, total, lost, per_measured)
+    # the excluded minutes' part is small: subtract it rather than sum everything again
+    lost_keep = lost_meas - _deficit(bad, total, lost, per_measured - _per_slice(keep, of, k))
+    ratio = np.divide(good, total, out=np.where(lost, 0.0, 1.0), where=has_data)
+    entries = [
+        Entry(
+            "measure",
+            f"{rule.describe()}; attainment is the mean slice ratio over {n_meas} measured "
+            f"of {int(eligible.sum())} eligible minutes",
+            source,
+        )
+    ]
+    for s, e in runs(down, events.start):
+        i, j = int((s - events.start) // MINUTE), int((e - events.start) // MINUTE)
+        worst = float(ratio[i // w : -(-j // w)].min())
+        overlap = int((down[i:j] & excluded.mask[i:j]).sum())
+        why = f"down: slice ratio down to {worst * 100:.2f}% (< {_percent_text(rule.down_below)}%)"
+        if overlap:
+            why += f"; {overlap} minute(s) of it excluded"
+        entries.append(Entry("downtime", why, source, s, e, j - i))
+    entries += excluded.entries
+    n_down, adj_down = int(down.sum()), int((down & keep).sum())
+    failing = (has_data & (bad > 0)) | lost  # slices that count against the clause
+    return Figures(
+        attainment=1 - lost_meas / n_meas if n_meas else None,
+        adjusted=1 - lost_keep / n_keep if n_keep else None,
+        eligible_minutes=int(eligible.sum()),
+        excluded_minutes=int((excluded.mask & eligible).sum()),
+        downtime_minutes=n_down,
+        excluded_downtime_minutes=n_down - adj_down,
+        coverage=Fraction(n_meas, int(eligible.sum())) if eligible.any() else None,
+        entries=tuple(entries),
+        bad=keep & failing[of],
+    )
+
+
+def _per_slice(minutes: BoolArray, of: npt.NDArray[np.intp], k: int) -> npt.NDArray[np.int64]:
+    """How many of each slice's minutes are set."""
+    return np.bincount(of[minutes], minlength=k).astype(np.int64)
+
+
+def _deficit(
+    bad: FloatArray, total: FloatArray, lost: BoolArray, weights: npt.NDArray[np.int64]
+) -> Fraction:
+    """Exactly the sum over slices of ``weight x (1 - ratio)``: ``bad/total`` for a slice
+    with events, 1 for a slice lost to missing data. Summed per distinct total and then
+    pairwise, which keeps the common denominators small enough to be fast."""
+    by_total: dict[float, Fraction] = {}
+    for i in np.flatnonzero((weights > 0) & (bad > 0) & (total > 0)).tolist():
+        t = float(total[i])
+        by_total[t] = by_total.get(t, Fraction(0)) + Fraction(float(bad[i])) * int(weights[i])
+    terms = [part / Fraction(t) for t, part in by_total.items()]
+    while len(terms) > 1:
+        terms = [sum(terms[i : i + 2], Fraction(0)) for i in range(0, len(terms), 2)]
+    return Fraction(int(weights[lost].sum())) + (terms[0] if terms else Fraction(0))
+
+
 # --- incidents --------------------------------------------------------------------------
 
 
@@ -259,7 +382,12 @@ class IncidentOutcome:
     entry: Entry
 
 
-def incident_figures(outcomes: Sequence[IncidentOutcome], source: str) -> Figures:
+def incident_figures(
+    outcomes: Sequence[IncidentOutcome], source: str, *, complete: bool = False
+) -> Figures:
+    """Incidents within target / incidents decided. ``complete``: ``outcomes`` are every
+    incident there was (the store records them all), so a period in which none was
+    recorded is met (100 %) instead of unmeasured."""
     decided = [o for o in outcomes if o.met is not None]
     running = [o for o in outcomes if o.met is None and o.entry.type == "incident"]
     met = sum(1 for o in decided if o.met)
@@ -267,6 +395,13 @@ def incident_figures(outcomes: Sequence[IncidentOutcome], source: str) -> Figure
     text = f"{met} of {len(decided)} incident(s) handled within target"
     if running:
         text += f"; {len(running)} still running, not decided"
+    elif complete and not decided:
+        ratio = Fraction(1)
+        which = "with a handling target " if outcomes else ""
+        text = (
+            f"no incidents {which}of the agreement's services were recorded in this period: "
+            "nothing to handle, 100% within target"
+        )
     head = Entry("measure", text, source)
     return Figures(
         attainment=ratio,
@@ -337,7 +472,7 @@ class Statement:
 
     @property
     def total_credit(self) -> Decimal:
-        return sum((c.credit for c in self.clauses), Decimal("0.00"))
+        return sum((c.credit for c in self.clauses), zero(self.agreement.fee.minor_units))
 
     @property
     def exit_triggered(self) -> bool:
@@ -357,15 +492,15 @@ def build_statement(
 
     ``history[i]`` holds clause ``i``'s breaches of earlier periods, oldest first;
     ``attributions[i]`` clause ``i``'s breach attribution (kept for breached clauses only)."""
-    fee = agreement.fee.amount
+    fee, units = agreement.fee.amount, agreement.fee.minor_units
     cap_pct = agreement.credits.cap_percent
-    cap = credit_amount(fee, cap_pct) if cap_pct is not None else None
+    cap = credit_amount(fee, cap_pct, units) if cap_pct is not None else None
     pre: list[tuple[bool, CreditTier | None, Decimal]] = []
     for clause, fig in zip(agreement.clauses, figures, strict=True):
         breached = is_breached(clause, fig)
         tiers = agreement.credit_policy(clause).tiers
         tier = tier_for(fig.adjusted, tiers) if breached and fig.adjusted is not None else None
-        amount = credit_amount(fee, tier.credit_percent) if tier else Decimal("0.00")
+        amount = credit_amount(fee, tier.credit_percent, units) if tier else zero(units)
         pre.append((breached, tier, amount))
     capped = apply_cap([a for _, _, a in pre], cap)
     results = []
@@ -439,7 +574,7 @@ def statement_dict(st: Statement) -> dict[str, Any]:
             "minutes": st.period.minutes,
         },
         "currency": ag.fee.currency,
-        "rounding": ROUNDING_RULE,
+        "rounding": rounding_rule(ag.fee.currency, ag.fee.minor_units),
         "clauses": [_clause_dict(c, zone) for c in st.clauses],
         "cap": None if st.cap is None else str(st.cap),
         "total_credit": str(st.total_credit),
@@ -551,7 +686,7 @@ def _measure_dict(cl: Clause) -> dict[str, Any]:
         }
     return {
         "kind": "incidents",
-        "file": m.path,
+        "file": m.path or None,  # None: the incidents recorded in the store
         "targets": {
             t.priority: {
                 "response_minutes": None if t.response is None else int(t.response // MINUTE),

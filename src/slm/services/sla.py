@@ -10,7 +10,7 @@ from decimal import Decimal
 from fractions import Fraction
 
 from slm.domain.agreement import Agreement, Clause, CreditTier, IncidentMeasure
-from slm.domain.credits import apply_cap, credit_amount, percent_fraction, tier_for
+from slm.domain.credits import apply_cap, credit_amount, percent_fraction, tier_for, zero
 from slm.domain.errors import NotFoundError
 from slm.domain.statement import Figures, Period, Statement
 from slm.services.ports import Clock, SourceFactory
@@ -77,7 +77,7 @@ class Costs:
         sums: dict[tuple[str, str], Decimal] = {}
         for line in self.lines:
             k = (str(getattr(line, key)), line.currency)
-            sums[k] = sums.get(k, Decimal("0.00")) + line.amount
+            sums[k] = sums[k] + line.amount if k in sums else line.amount
         return [(n, c, v) for (n, c), v in sorted(sums.items())]
 
 
@@ -130,7 +130,8 @@ class Candidate:
 
     @property
     def total_credit(self) -> Decimal:
-        return sum((p.credit for p in self.periods), Decimal("0.00"))
+        credits = [p.credit for p in self.periods]
+        return sum(credits[1:], credits[0]) if credits else Decimal(0)
 
 
 @dataclass(frozen=True)
@@ -155,14 +156,14 @@ def _candidate(
     ag: Agreement, clause: Clause, target: Decimal, periods: Sequence[Period], figs: list[Figures]
 ) -> Candidate:
     tiers = shifted_tiers(ag.credit_policy(clause).tiers, target - clause.target)
-    cap = ag.credits.cap_percent
-    cap_amount = credit_amount(ag.fee.amount, cap) if cap is not None else None
+    cap, units = ag.credits.cap_percent, ag.fee.minor_units
+    cap_amount = credit_amount(ag.fee.amount, cap, units) if cap is not None else None
     outcomes = []
     for p, f in zip(periods, figs, strict=True):
         a = f.adjusted
         breached = a is not None and a < percent_fraction(target)
         tier = tier_for(a, tiers) if breached and a is not None else None
-        credit = credit_amount(ag.fee.amount, tier.credit_percent) if tier else Decimal("0.00")
+        credit = credit_amount(ag.fee.amount, tier.credit_percent, units) if tier else zero(units)
         credit = apply_cap([credit], cap_amount)[0].after
         budget = None
         if not isinstance(clause.measure, IncidentMeasure):

@@ -14,7 +14,9 @@ bound SLO objectives with the same reader.
 Incidents from the store: when a store is given (or the source factory has one) and it
 holds incidents, their approved exclusions join the spec's exclusions (one union mask, so
 nothing is subtracted twice), an incident clause without a file is measured from the stored
-incidents, and the stored records' hash is an input (``incidents store``).
+incidents, and the stored records' hash is an input (``incidents store``). The store is the
+record of every incident, so a store clause with no incident in its period is met (100 %);
+a store clause without any store is an error.
 """
 
 from __future__ import annotations
@@ -38,19 +40,27 @@ from slm.domain.agreement import (
     DowntimeMeasure,
     HandlingTarget,
     IncidentMeasure,
+    NoData,
     SloMeasure,
 )
 from slm.domain.attribution import BreachShare, attribute, bad_minutes
 from slm.domain.business_calendar import BusinessCalendar
 from slm.domain.composite import Component, closure
 from slm.domain.durations import format_duration
-from slm.domain.errors import NotFoundError, SlmError
+from slm.domain.errors import NotFoundError, SlmError, StoreError
 from slm.domain.exclusions import Exclusion
 from slm.domain.incident import Incident as StoredIncident
 from slm.domain.incident_clock import ClockResult, Incident, IncidentEvent, run_clock
 from slm.domain.indicators import events_for
 from slm.domain.intervals import MINUTE, mask
-from slm.domain.model import SLO, BudgetingMethod, CalendarWindow, MetricQuery, MissingData
+from slm.domain.model import (
+    SLO,
+    BudgetingMethod,
+    CalendarWindow,
+    MetricQuery,
+    MissingData,
+    Objective,
+)
 from slm.domain.series import BoolArray, Buckets, EventSeries
 from slm.domain.statement import (
     DowntimeRule,
@@ -58,6 +68,7 @@ from slm.domain.statement import (
     Figures,
     IncidentOutcome,
     Period,
+    RatioSliceRule,
     Statement,
     build_statement,
     downtime_figures,
@@ -65,6 +76,7 @@ from slm.domain.statement import (
     exclusion_mask,
     incident_figures,
     is_breached,
+    ratio_slice_figures,
     statement_dict,
 )
 from slm.domain.windows import calendar_period
@@ -101,6 +113,15 @@ def agreement(ws: Workspace, name: str) -> Agreement:
         known = ", ".join(sorted(found)) or "none"
         raise NotFoundError(f"no Agreement {name!r} in the workspace (known: {known})")
     return found[name]
+
+
+def reads_store_incidents(ws: Workspace) -> bool:
+    """Whether a clause of any agreement reads its incidents from the store (no file)."""
+    return any(
+        isinstance(c.measure, IncidentMeasure) and not c.measure.path
+        for ag in agreements(ws).values()
+        for c in ag.clauses
+    )
 
 
 def calendar_of(ws: Workspace, ag: Agreement) -> BusinessCalendar | None:
@@ -218,11 +239,14 @@ class _Data:
         start: datetime,
         end: datetime,
         stored: StoreIncidents | None = None,
+        *,
+        has_store: bool = False,
     ):
         self.ws, self.factory, self.start, self.end = ws, factory, start, end
         self._buckets: dict[str, Buckets] = {}
         self._files: dict[str, IncidentFile] = {}
         self.stored = stored
+        self.has_store = has_store or stored is not None
         self.inputs = Inputs()
         if stored is not None:
             self.inputs.data["incidents store"] = stored.sha256
@@ -251,7 +275,10 @@ class _Data:
     def incidents(self, m: IncidentMeasure) -> IncidentFile:
         if not m.path:
             stored = self.stored
-            return IncidentFile("store", "", stored.clocks if stored is not None else ())
+            if stored is None:  # an empty store was read: that is an input too
+                self.inputs.data["incidents store"] = EMPTY_STORE_SHA256
+                return IncidentFile("store", EMPTY_STORE_SHA256, ())
+            return IncidentFile("store", stored.sha256, stored.clocks)
         path = Path(m.base_dir) / m.path
         key = str(path)
         if key not in self._files:
@@ -301,6 +328,13 @@ def clock_incident(i: StoredIncident) -> Incident:
     return Incident(i.id, i.service, tuple(events), source)
 
 
+def _store_sha256(body: dict[str, list[Any]]) -> str:
+    return hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()
+
+
+EMPTY_STORE_SHA256 = _store_sha256({"incidents": [], "approved_exclusions": []})
+
+
 def store_incidents(store: Store) -> StoreIncidents | None:
     """The store's incidents and approved exclusions; ``None`` when it holds none."""
     from slm.services.incidents import IncidentService
@@ -312,11 +346,12 @@ def store_incidents(store: Store) -> StoreIncidents | None:
     if not incidents:
         return None
     approved = sorted(svc.approved_exclusions(), key=lambda e: e.name)
-    body = {
-        "incidents": [incident_json(i) for i in incidents],
-        "approved_exclusions": [exclusion_json(e) for e in approved],
-    }
-    digest = hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()
+    digest = _store_sha256(
+        {
+            "incidents": [incident_json(i) for i in incidents],
+            "approved_exclusions": [exclusion_json(e) for e in approved],
+        }
+    )
     clocks = tuple(clock_incident(i) for i in incidents if i.kind == "incident")
     return StoreIncidents(tuple(approved), clocks, digest)
 
@@ -366,18 +401,42 @@ def clause_figures(c: _Context, clause: Clause, period: Period) -> Figures:
     assert isinstance(m, SloMeasure)
     slo = c.ws.slos[m.slo]
     obj = next(o for o in slo.objectives if o.name == m.objective)
+    if slo.budgeting_method is BudgetingMethod.OCCURRENCES:
+        return event_figures(events, eligible, excluded, source)
+    assert obj.time_slice_window is not None
+    width = int(obj.time_slice_window // MINUTE)
+    no_data = _slice_no_data(slo, obj)
+    threshold = slice_threshold(slo, obj)
     if slo.budgeting_method is BudgetingMethod.TIMESLICES:
-        assert obj.time_slice_window is not None and obj.time_slice_target is not None
-        no_data = {MissingData.GOOD: "up", MissingData.BAD: "down"}.get(
-            slo.indicator_for(obj).missing_data, "ignore"
-        )
-        target = Fraction(str(obj.time_slice_target))
-        rule = DowntimeRule(int(obj.time_slice_window // MINUTE), 1 - target, no_data)  # type: ignore[arg-type]
+        rule = DowntimeRule(width, 1 - threshold, no_data)
         return downtime_figures(events, rule, eligible, excluded, source)
-    return event_figures(events, eligible, excluded, source)
+    ratio_rule = RatioSliceRule(width, threshold, no_data)
+    return ratio_slice_figures(events, ratio_rule, eligible, excluded, source)
+
+
+def _slice_no_data(slo: SLO, obj: Objective) -> NoData:
+    """How a slice without events counts, from the SLI's missing-data policy."""
+    policy = slo.indicator_for(obj).missing_data
+    return "up" if policy is MissingData.GOOD else "down" if policy is MissingData.BAD else "ignore"
+
+
+def slice_threshold(slo: SLO, obj: Objective) -> Fraction:
+    """The ratio below which a time slice is bad: the objective's ``timeSliceTarget``; a
+    RatioTimeslices objective without one uses its ``target``."""
+    value = obj.time_slice_target
+    if value is None:
+        assert slo.budgeting_method is BudgetingMethod.RATIO_TIMESLICES
+        value = obj.target
+    return Fraction(str(value))
 
 
 def _incident_figures(c: _Context, clause: Clause, m: IncidentMeasure, period: Period) -> Figures:
+    if not m.path and not c.data.has_store:
+        raise StoreError(
+            f"Agreement {c.ag.name!r} clause {clause.name!r} reads incidents from the store "
+            "(its incidents block has no file), but no store is open: give --db URL, "
+            "SLM_DB_URL or --workspace DIR"
+        )
     file = c.data.incidents(m)
     source = f"incidents {m.path}" if m.path else "incidents store"
     until = max([period.end, *(e.at for i in file.incidents for e in i.events)])
@@ -402,7 +461,7 @@ def _incident_figures(c: _Context, clause: Clause, m: IncidentMeasure, period: P
             outcomes.append(IncidentOutcome(inc.id, inc.priority, None, entry))
             continue
         outcomes.append(_outcome(inc, target, until, schedule, m.retroactive_start))
-    return incident_figures(outcomes, source)
+    return incident_figures(outcomes, source, complete=not m.path)
 
 
 def _outcome(
@@ -508,7 +567,9 @@ def _context(
     if store is None:
         store = getattr(factory, "store", None)
     stored = store_incidents(store) if store is not None else None
-    data = _Data(ws, factory, periods[0].start, periods[-1].end, stored)
+    data = _Data(
+        ws, factory, periods[0].start, periods[-1].end, stored, has_store=store is not None
+    )
     exclusions = _merged_exclusions(ag, exclusions_for(ws, ag), stored)
     comps = workspace_components(ws.objects)
     return _Context(ws, ag, data, calendar_of(ws, ag), exclusions, comps)
@@ -526,10 +587,10 @@ def _own_down(c: _Context, comp: Component, period: Period) -> BoolArray | None:
         events = _slice(c.data.events(b.slo, b.objective), period)
         slo = c.ws.slos[b.slo]
         obj = next(o for o in slo.objectives if o.name == b.objective)
-        if slo.budgeting_method is BudgetingMethod.TIMESLICES:
-            assert obj.time_slice_window is not None and obj.time_slice_target is not None
+        if slo.budgeting_method is not BudgetingMethod.OCCURRENCES:
+            assert obj.time_slice_window is not None
             width = int(obj.time_slice_window // MINUTE)
-            down |= bad_minutes(events, 1 - Fraction(str(obj.time_slice_target)), width)
+            down |= bad_minutes(events, 1 - slice_threshold(slo, obj), width)
         else:
             down |= bad_minutes(events, 1 - Fraction(str(obj.target)))
     return down

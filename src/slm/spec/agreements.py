@@ -44,9 +44,9 @@ from slm.domain.business_calendar import (
 from slm.domain.credits import tier_problems
 from slm.domain.durations import parse_duration
 from slm.domain.exclusions import Exclusion, rrule_of
-from slm.domain.model import BudgetingMethod
 from slm.spec.common import Duration, SpecModel
 from slm.spec.context import MapContext, origin_of
+from slm.spec.currency import is_currency, minor_units
 from slm.spec.problems import SpecObject
 from slm.spec.slm_v1 import API_VERSION, Envelope
 from slm.spec.yamlio import FieldPath
@@ -215,7 +215,7 @@ class HandlingSpec(SpecModel):
 
 
 class IncidentsSpec(SpecModel):
-    file: Text
+    file: Text | None = None  # None: the incidents recorded in the store
     retroactive_start: bool = True
     priorities: dict[str, HandlingSpec] = Field(min_length=1)
 
@@ -391,6 +391,7 @@ def map_agreement(obj: SpecObject, model: AgreementModel, ctx: MapContext) -> li
         m.problem(("spec", "term", "end"), "the term must end on or after its start")
     if spec.fee.amount < 0:
         m.problem(("spec", "fee", "amount"), "must not be negative")
+    fee = _fee(m, spec.fee)
     credits = _credits(m, ("spec", "credits"), spec.credits)
     exit_clause = _exit(m, spec.exit)
     clauses = []
@@ -415,7 +416,7 @@ def map_agreement(obj: SpecObject, model: AgreementModel, ctx: MapContext) -> li
             term=Term(spec.term.start, spec.term.end, spec.term.renewal),
             time_zone=spec.time_zone,
             period=spec.measurement_period,
-            fee=Money(spec.fee.amount, spec.fee.currency),
+            fee=fee,
             owner=spec.owner,
             budget_owner=spec.budget_owner,
             clauses=tuple(clauses),
@@ -431,6 +432,22 @@ def map_agreement(obj: SpecObject, model: AgreementModel, ctx: MapContext) -> li
             origin=origin_of(obj, API_VERSION, "Agreement"),
         )
     ]
+
+
+def _fee(m: _Mapper, spec: MoneySpec) -> Money:
+    """The fee with its currency's ISO 4217 minor unit (credits are rounded to it)."""
+    code = spec.currency
+    if not is_currency(code):
+        m.problem(("spec", "fee", "currency"), f"unknown ISO 4217 currency code {code!r}")
+        return Money(spec.amount, code)
+    units = minor_units(code)
+    if spec.amount != spec.amount.quantize(Decimal(1).scaleb(-units)):
+        has = "no minor unit" if units == 0 else f"{units} decimal place(s)"
+        m.problem(
+            ("spec", "fee", "amount"),
+            f"{spec.amount} has more decimals than {code} allows ({code} has {has})",
+        )
+    return Money(spec.amount, code, units)
 
 
 def _parties(m: _Mapper, spec: AgreementSpec) -> tuple[str, str]:
@@ -518,7 +535,18 @@ def _clause(
 def _measure(m: _Mapper, f: FieldPath, c: ClauseSpec, obj: SpecObject) -> Measure | None:
     if c.slo is not None:
         objective = _objective(m, (*f, "slo"), (*f, "objective"), c.slo, c.objective)
-        return None if objective is None else SloMeasure(c.slo, objective)
+        if objective is None:
+            return None
+        bound = m.ctx.workspace.slos[c.slo]
+        window = next(o for o in bound.objectives if o.name == objective).time_slice_window
+        if window is not None and (window < timedelta(minutes=1) or window % timedelta(minutes=1)):
+            m.problem(
+                (*f, "slo"),
+                f"SLO {c.slo!r} has {window.total_seconds():g}s time slices; a clause counts "
+                "whole minutes, so they must be a whole number of minutes",
+            )
+            return None
+        return SloMeasure(c.slo, objective)
     if c.downtime is not None:
         d = c.downtime
         df = (*f, "downtime")
@@ -545,11 +573,12 @@ def _measure(m: _Mapper, f: FieldPath, c: ClauseSpec, obj: SpecObject) -> Measur
                 parse_duration(h.resolution) if h.resolution else None,
             )
         )
-    path = Path(obj.path).parent / inc.file
-    if not path.is_file():
-        m.problem((*f, "incidents", "file"), f"no such incident file: {path}")
+    if inc.file is not None:
+        path = Path(obj.path).parent / inc.file
+        if not path.is_file():
+            m.problem((*f, "incidents", "file"), f"no such incident file: {path}")
     return IncidentMeasure(
-        path=inc.file,
+        path=inc.file or "",  # "": the incidents recorded in the store
         targets=tuple(targets),
         retroactive_start=inc.retroactive_start,
         base_dir=str(Path(obj.path).parent),
@@ -564,9 +593,6 @@ def _objective(
         return None
     slo = m.ctx.workspace.slos.get(name)
     if slo is None:  # declared but broken: its own problems are reported
-        return None
-    if slo.budgeting_method is BudgetingMethod.RATIO_TIMESLICES:
-        m.problem(slo_field, f"SLO {name!r} uses RatioTimeslices, which cannot back a clause yet")
         return None
     names = [o.name for o in slo.objectives]
     if objective is None:
