@@ -119,6 +119,11 @@ def test_sla_supplier_json(examples_dir: Path) -> None:
     assert [h["period"] for h in c["history"]] == ["2026-08", "2026-09", "2026-10"]
     for h in c["history"]:
         assert 0.99 < h["attainment"] <= 1 and h["coverage"] == 1.0
+    # the approved Sunday maintenance hour (examples/agreements/exclusions.yaml) applies to
+    # the UC's service: 5 Sundays in August, 4 in September and October
+    assert c["business_hours_only"] is False
+    assert [h["excluded_minutes"] for h in c["history"]] == [300, 240, 240]
+    assert [h["eligible_minutes"] for h in c["history"]] == [44640, 43200, 44640]
 
 
 @pytest.mark.parametrize(
@@ -136,3 +141,96 @@ def test_sla_supplier_bad_input(
     r = slm("sla", "supplier", str(examples_dir), *args)
     assert r.returncode == code
     assert message in r.stderr and "Traceback" not in r.stderr
+
+
+_WEB_PART = """\
+apiVersion: openslo/v1
+kind: SLO
+metadata: {{name: web-{part}}}
+spec:
+  service: web
+  indicator:
+    metadata: {{name: web-{part}-ok}}
+    spec:
+      ratioMetric:
+        counter: false
+        good:
+          metricSource: {{metricSourceRef: web, type: File, spec: {{series: {part}_good}}}}
+        total:
+          metricSource: {{metricSourceRef: web, type: File, spec: {{series: {part}_total}}}}
+  timeWindow: [{{duration: 1d, isRolling: true}}]
+  budgetingMethod: Occurrences
+  objectives: [{{displayName: ok, target: 0.99}}]
+---
+apiVersion: slm/v1
+kind: Component
+metadata: {{name: web-{part}}}
+spec: {{targetPercent: 99, slos: [{{slo: web-{part}}}]}}
+---
+"""
+
+_WEB = """\
+apiVersion: openslo/v1
+kind: Service
+metadata: {name: web}
+spec: {}
+---
+apiVersion: openslo/v1
+kind: DataSource
+metadata: {name: web}
+spec: {type: File, connectionDetails: {path: web.csv}}
+---
+apiVersion: slm/v1
+kind: Component
+metadata: {name: site}
+spec: {dependsOn: {anyOf: [web-a, web-b]}}
+---
+apiVersion: slm/v1
+kind: Component
+metadata: {name: api}
+spec: {dependsOn: [web-a, web-c]}
+"""
+
+
+def _redundancy_workspace(tmp_path: Path) -> Path:
+    """web-a and web-b serve one site redundantly; web-c is in series with web-a in an
+    api. Over one day web-a fails every request in minutes 100-113, web-b in 500-513
+    (disjoint) and web-c in 100-113 (the same minutes as web-a)."""
+    start = 1793404800  # 2026-10-31T00:00:00Z, one day before AT
+    down = {"a": range(100, 114), "b": range(500, 514), "c": range(100, 114)}
+    rows = ["timestamp,series,value"]
+    for part, minutes in down.items():
+        for i in range(24 * 60):
+            rows.append(f"{start + 60 * i},{part}_total,100")
+            rows.append(f"{start + 60 * i},{part}_good,{0 if i in minutes else 100}")
+    (tmp_path / "web.csv").write_text("\n".join(rows) + "\n")
+    specs = "".join(_WEB_PART.format(part=p) for p in down) + _WEB
+    (tmp_path / "web.yaml").write_text(specs)
+    return tmp_path
+
+
+def test_composite_measures_per_minute_beside_the_design(tmp_path: Path) -> None:
+    ws = _redundancy_workspace(tmp_path)
+    r = slm("composite", str(ws), "--at", AT, "--window", "1d", "--format", "json")
+    assert r.returncode == 0, r.stderr
+    doc = json.loads(r.stdout)
+    assert "independent" in doc["method"]["design"]
+    assert "minute by minute" in doc["method"]["measured"]
+    rows = {c["component"]: c for c in doc["components"]}
+    down = 14 / 1440  # each web part's share of bad minutes
+    assert rows["web-a"]["measured"]["own"] == pytest.approx(1 - down, abs=1e-12)
+    # the site's redundant pair never failed in the same minute: 100 %, where the formula
+    # over the day's figures would say 1 - down² and the design 1 - 0.01²
+    site = rows["site"]
+    assert site["design"]["composite"] == pytest.approx(1 - 0.01**2, abs=1e-12)
+    assert site["measured"]["composite"] == 1.0
+    assert (site["measured"]["coverage"], site["measured"]["minutes"]) == (1.0, 1440)
+    assert site["measured"]["assumed_from_design"] == ["site"]
+    # web-a and web-c in series failed in the same 14 minutes: lost once, not twice
+    api = rows["api"]
+    assert api["design"]["composite"] == pytest.approx(0.99**2, abs=1e-12)
+    assert api["measured"]["composite"] == pytest.approx(1 - down, abs=1e-12)
+
+    table = slm("composite", str(ws), "--at", AT, "--window", "1d")
+    assert table.returncode == 0, table.stderr
+    assert "Design: the targets" in table.stdout and "Measured: minute by minute" in table.stdout

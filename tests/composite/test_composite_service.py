@@ -33,6 +33,15 @@ def _in(data: dict[str, Any], name: str, start: datetime, end: datetime) -> Any:
     return v[(ts >= start.timestamp()) & (ts < end.timestamp())]
 
 
+def _minutes(data: dict[str, Any], name: str, start: datetime, end: datetime) -> Any:
+    """The series on the minute grid of [start, end), NaN where it has no bucket."""
+    ts, v = data[name]
+    grid = np.full(int((end - start).total_seconds()) // 60, np.nan)
+    inside = (ts >= start.timestamp()) & (ts < end.timestamp())
+    grid[((ts[inside] - start.timestamp()) // 60).astype(int)] = v[inside]
+    return grid
+
+
 def test_design_and_measured_side_by_side(examples_dir: Path, data: Any) -> None:
     ws = load_workspace([examples_dir / "shop", examples_dir / "components"])
     report = composite_report(ws, components(ws.objects), AT, SourceFactory())
@@ -60,10 +69,25 @@ def test_design_and_measured_side_by_side(examples_dir: Path, data: Any) -> None
     assert rows["checkout"].design == pytest.approx(
         0.9997 * 0.9999 * design_payments * DB, abs=1e-14
     )
-    # measured: unmeasured parts count with their design values, and say so
-    assert rows["checkout"].measured == pytest.approx(
-        checkout * 0.9999 * payments * PSP * DB, rel=1e-12
+    # measured composite, minute by minute: each minute's up fractions through the graph
+    # (unmeasured parts at their design values), then the mean over the minutes
+    pay_up = 1 - _minutes(data, "payments_requests_failed", start, AT) / _minutes(
+        data, "payments_requests_total", start, AT
     )
+    checkout_up = 0.75 * _minutes(data, "checkout_requests_good", start, AT) / _minutes(
+        data, "checkout_requests_total", start, AT
+    ) + 0.25 * (_minutes(data, "checkout_latency_p99_ms", start, AT) <= 400)
+    assert not np.isnan(pay_up).any() and not np.isnan(checkout_up).any()  # dense data
+    per_minute = checkout_up * 0.9999 * pay_up * PSP * DB
+    assert rows["checkout"].measured == pytest.approx(float(np.mean(per_minute)), rel=1e-12)
+    assert rows["checkout"].measured_coverage == 1.0
+    assert rows["checkout"].measured_minutes == 30 * 24 * 60
+    assert rows["payments"].measured == pytest.approx(float(np.mean(pay_up)) * PSP, rel=1e-12)
+    # the window-level formula multiplies checkout's and payments' window figures as if
+    # their bad minutes were independent; in the example, payments degrade in the very
+    # minutes checkout's latency is bad, counted once per minute, so the composite is higher
+    window_level = checkout * 0.9999 * payments * PSP * DB
+    assert rows["checkout"].measured > window_level
     assert rows["checkout"].assumed == (
         "checkout-db", "db-1", "db-2", "db-3", "psp-backup", "psp-main", "shop-lb"
     )  # fmt: skip

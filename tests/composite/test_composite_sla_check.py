@@ -6,11 +6,15 @@ import shutil
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
+from slm.domain.incident import RootCause
+from slm.services.incidents import IncidentService
+from slm.services.ports import FixedClock
 from slm.services.sla_check import (
     agreements_of,
     check_agreements,
@@ -20,6 +24,7 @@ from slm.services.sla_check import (
 from slm.sources.factory import SourceFactory
 from slm.spec.components import components
 from slm.spec.loader import load_workspace
+from slm.store.db import Store
 
 FIXTURES = Path(__file__).parent / "fixtures"
 AT = datetime(2026, 11, 1, tzinfo=UTC)
@@ -139,3 +144,178 @@ def test_past_periods_are_complete_local_periods(zone: str, unit: str, expected:
     assert [p[0] for p in periods] == expected
     assert all(e <= AT for _, _, e in periods)
     assert periods[0][2] == periods[1][1]
+
+
+# --- supplier history with business hours and exclusions ---------------------------------
+
+OCT = (datetime(2026, 9, 30, 22, tzinfo=UTC), datetime(2026, 10, 31, 23, tzinfo=UTC))  # Berlin
+OUTAGE = (datetime(2026, 10, 14, 13, tzinfo=UTC), datetime(2026, 10, 14, 13, 45, tzinfo=UTC))
+NEEDED = 0.999 / (CHECKOUT * 0.9999 * DB)  # what shop-sla needs of the load balancer
+
+EXCLUSION = """\
+apiVersion: slm/v1
+kind: Exclusion
+metadata: {name: lb-incident}
+spec:
+  category: third-party
+  description: Load balancer firmware fault, vendor root cause analysis agreed
+  services: [checkout]
+  agreements: [cloud-uc]
+  start: 2026-10-14T13:00:00Z
+  end: 2026-10-14T13:45:00Z
+  timeZone: UTC
+  approval: {state: STATE}
+"""
+
+MORNINGS = """\
+apiVersion: slm/v1
+kind: Calendar
+metadata: {name: berlin-mornings}
+spec:
+  timeZone: Europe/Berlin
+  businessHours:
+    monday: ["08:00-12:00"]
+    tuesday: ["08:00-12:00"]
+    wednesday: ["08:00-12:00"]
+    thursday: ["08:00-12:00"]
+    friday: ["08:00-12:00"]
+---
+apiVersion: slm/v1
+kind: Agreement
+metadata: {name: cloud-uc-hours}
+spec:
+  type: UC
+  vendor: cloudco
+  customer: shop
+  services: [checkout]
+  term: {start: 2026-01-01}
+  timeZone: Europe/Berlin
+  fee: {amount: 2000, currency: EUR}
+  owner: shop-team
+  budgetOwner: cc-shop
+  calendar: berlin-mornings
+  underpins: [shop-sla]
+  clauses:
+    - name: every-minute
+      slo: checkout-availability
+      target: 99.95
+    - name: mornings
+      slo: checkout-availability
+      target: 99.95
+      businessHoursOnly: true
+"""
+
+
+def _shop_minutes(examples_dir: Path) -> tuple[Any, Any, Any]:
+    """(minute start, good, total) of checkout requests, one row per minute."""
+    table = pq.read_table(examples_dir / "data" / "shop.parquet").to_pydict()
+    ts, series = np.asarray(table["timestamp"]), np.asarray(table["series"])
+    value = np.asarray(table["value"], dtype=np.float64)
+    good, total = series == "checkout_requests_good", series == "checkout_requests_total"
+    assert (ts[good] == ts[total]).all()
+    return ts[good], value[good], value[total]
+
+
+def _between(ts: Any, span: tuple[datetime, datetime]) -> Any:
+    return (ts >= span[0].timestamp()) & (ts < span[1].timestamp())
+
+
+@pytest.mark.parametrize(
+    ("state", "october_meets_needed"),
+    [
+        pytest.param("approved", True, id="approved-exclusion-leaves-the-outage-out"),
+        pytest.param("pending", False, id="pending-exclusion-does-not-count"),
+    ],
+)
+def test_supplier_history_leaves_approved_exclusions_out(
+    tmp_path: Path, examples_dir: Path, state: str, october_meets_needed: bool
+) -> None:
+    path = workspace(tmp_path, examples_dir, "99.99")
+    (path / "agreements" / "exclusion.yaml").write_text(EXCLUSION.replace("STATE", state))
+    ws, agreements, comps = _load(path)
+    report = supplier_report(ws, "cloud-uc", agreements, comps, AT, SourceFactory(), history=1)
+    assert report.failures == []
+    (c,) = report.clauses
+    (october,) = c.history
+    assert (october.label, october.start, october.end) == ("2026-10", *OCT)
+    ts, good, total = _shop_minutes(examples_dir)
+    month = _between(ts, OCT)
+    raw = good[month].sum() / total[month].sum()
+    kept = month & ~_between(ts, OUTAGE)
+    adjusted = good[kept].sum() / total[kept].sum()
+    assert october.raw_attainment == pytest.approx(raw, rel=1e-12)
+    assert raw < NEEDED < adjusted  # the outage alone decides whether the UC carried the SLA
+    if state == "approved":
+        assert october.attainment == pytest.approx(adjusted, rel=1e-12)
+        assert october.excluded_minutes == 45
+    else:
+        assert october.attainment == pytest.approx(raw, rel=1e-12)
+        assert october.excluded_minutes == 0
+    assert october.eligible_minutes == 31 * 24 * 60 + 60  # October ends with CET: +1 hour
+    assert october.meets_required is october_meets_needed
+    assert c.history_ok is october_meets_needed
+    assert report.ok is october_meets_needed  # the proposal (99.99 %) is enough either way
+
+
+def test_supplier_history_of_a_business_hours_clause_counts_business_hours_only(
+    tmp_path: Path, examples_dir: Path
+) -> None:
+    path = workspace(tmp_path, examples_dir, "99.99")
+    (path / "agreements" / "mornings.yaml").write_text(MORNINGS)
+    ws, agreements, comps = _load(path)
+    report = supplier_report(
+        ws, "cloud-uc-hours", agreements, comps, AT, SourceFactory(), history=1
+    )
+    assert report.failures == []
+    clauses = {c.clause: c for c in report.clauses}
+    every, mornings = clauses["every-minute"], clauses["mornings"]
+    (every_oct,) = every.history
+    (morning_oct,) = mornings.history
+
+    ts, good, total = _shop_minutes(examples_dir)
+    month = _between(ts, OCT)
+    local = [datetime.fromtimestamp(int(t), ZoneInfo("Europe/Berlin")) for t in ts[month]]
+    business = np.array([d.weekday() < 5 and 8 <= d.hour < 12 for d in local])
+    in_hours = good[month][business].sum() / total[month][business].sum()
+    whole = good[month].sum() / total[month].sum()
+
+    # the checkout outage (Wednesday 14 October, 15:00-15:45 in Berlin) is in the
+    # afternoon: it costs the every-minute clause its 99.95 %, not the mornings clause
+    assert every_oct.attainment == pytest.approx(whole, rel=1e-12)
+    assert whole < 0.9995 < in_hours
+    assert every_oct.meets_proposed is False
+    assert morning_oct.attainment == pytest.approx(in_hours, rel=1e-12)
+    assert morning_oct.eligible_minutes == int(business.sum()) == 22 * 4 * 60
+    assert morning_oct.meets_proposed is True
+    assert mornings.business_hours_only and not every.business_hours_only
+    # a business-hours clause promises nothing outside them, so it carries no SLA clause
+    assert mornings.supports == () and "business hours" in mornings.note
+    assert morning_oct.meets_required is None
+
+
+def test_supplier_history_counts_the_stores_approved_incident_exclusions(
+    tmp_path: Path, examples_dir: Path, store: Store
+) -> None:
+    ws, agreements, comps = _load(workspace(tmp_path, examples_dir, "99.99"))
+    svc = IncidentService(store, ws, clock=FixedClock(AT))
+    incident = svc.open("ACME load test through the balancer", "checkout", at=OUTAGE[0])
+    svc.set_impact(incident.id, "checkout", *OUTAGE)
+    svc.record_root_cause(incident.id, RootCause("load test", "customer"))
+    _, proposals = svc.sign_off(incident.id, "alice", ["cloud-uc"])
+
+    def october() -> Any:
+        report = supplier_report(
+            ws, "cloud-uc", agreements, comps, AT, SourceFactory(store=store), history=1
+        )
+        assert report.failures == []
+        (c,) = report.clauses
+        (h,) = c.history
+        return h
+
+    proposed = october()  # a proposal is not an exclusion yet
+    assert (proposed.excluded_minutes, proposed.meets_required) == (0, False)
+    (proposal,) = proposals
+    svc.decide_exclusion(proposal.id, "bob")
+    approved = october()
+    assert (approved.excluded_minutes, approved.meets_required) == (45, True)
+    assert approved.raw_attainment == proposed.attainment

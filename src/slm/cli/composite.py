@@ -106,6 +106,8 @@ def row_view(r: ComponentRow) -> dict[str, Any]:
         "measured": {
             "own": r.measured_own,
             "composite": r.measured,
+            "coverage": r.measured_coverage,
+            "minutes": r.measured_minutes,
             "assumed_from_design": list(r.assumed),
         },
         "slos": [
@@ -142,6 +144,33 @@ def row_view(r: ComponentRow) -> dict[str, Any]:
     }
 
 
+DESIGN_METHOD = (
+    "from the targets: each component's target through the dependency formulas, as if "
+    "the parts failed independently (what the design promises)"
+)
+MEASURED_METHOD = (
+    "from the data: own = the bound SLO objectives over the window, rolled up by weight; "
+    "composite = minute by minute, each component's up fraction in that minute (good/total "
+    "events) through the same formulas, then the mean over the minutes in which every "
+    "measured part had data (coverage); unmeasured parts count with their design value. "
+    "It differs from the design by what happened and by when: outages count in the "
+    "minutes they occurred, so redundant parts down in different minutes never fail "
+    "together and parts in series down in the same minutes lose those minutes once"
+)
+
+TABLE_NOTE = (
+    "Design: the targets through the dependency formulas, parts failing independently "
+    "(what the design promises).\n"
+    "Measured own: the component's SLOs over the window. Measured: minute by minute, each "
+    "measured part's up fraction through the same formulas, averaged over the minutes with "
+    "data (Coverage); unmeasured parts at their design value.\n"
+    "They differ because Design is what was promised, with failures assumed independent, "
+    "and Measured is what happened, outages in the minutes they occurred: redundant parts "
+    "down in different minutes never failed together, parts in series down in the same "
+    "minutes lost them once."
+)
+
+
 def report_view(report: CompositeReport) -> dict[str, Any]:
     from slm.domain.durations import format_duration
     from slm.services.views import iso
@@ -153,6 +182,7 @@ def report_view(report: CompositeReport) -> dict[str, Any]:
             "start": iso(report.at - report.window),
             "end": iso(report.at),
         },
+        "method": {"design": DESIGN_METHOD, "measured": MEASURED_METHOD},
         "components": [row_view(r) for r in report.rows],
         "failures": report.failures,
     }
@@ -184,6 +214,8 @@ def composite_table(report: CompositeReport) -> Table:
             f"(measured over {format_duration(report.window)})"
         ),
         title_justify="left",
+        caption=TABLE_NOTE,
+        caption_justify="left",
     )
     for name, justify in (
         ("Component", "left"),
@@ -193,6 +225,7 @@ def composite_table(report: CompositeReport) -> Table:
         ("Design", "right"),
         ("Measured own", "right"),
         ("Measured", "right"),
+        ("Coverage", "right"),
         ("Budget left", "right"),
         ("Unmeasured", "right"),
     ):
@@ -208,6 +241,7 @@ def composite_table(report: CompositeReport) -> Table:
             _pct(r.design),
             _pct(r.measured_own),
             _delta(r),
+            _pct(r.measured_coverage, 1),
             _budget(r),
             "all" if members is not None else str(len(r.assumed)),
         )

@@ -210,7 +210,10 @@ def supplier(
     periods = parse_history(history)
     instant = parse_instant(at)
     ws, agreements, comps = _load(paths)
-    store = open_store(db, workspace) if {"store", "probe"} & source_types(ws) else None
+    # --db opens the store even when no SLO reads from it: the approved exclusions of its
+    # signed-off incidents then count in the history, as they do in statements
+    wanted = db is not None or bool({"store", "probe"} & source_types(ws))
+    store = open_store(db, workspace) if wanted else None
     report = supplier_report(
         ws, uc, agreements, comps, instant, SourceFactory(store=store), periods
     )
@@ -242,6 +245,7 @@ def supplier_view(report: SupplierReport) -> dict[str, Any]:
                 "required": c.required if c.supports else None,
                 "proposal_supports_sla": c.proposal_ok if c.supports else None,
                 "history_supports_sla": c.history_ok if c.supports else None,
+                "business_hours_only": c.business_hours_only,
                 "note": c.note,
                 "sla_clauses": [
                     {
@@ -259,6 +263,9 @@ def supplier_view(report: SupplierReport) -> dict[str, Any]:
                         "start": iso(h.start),
                         "end": iso(h.end),
                         "attainment": h.attainment,
+                        "raw_attainment": h.raw_attainment,
+                        "eligible_minutes": h.eligible_minutes,
+                        "excluded_minutes": h.excluded_minutes,
                         "coverage": h.coverage,
                         "meets_proposed": h.meets_proposed,
                         "meets_required": h.meets_required,
@@ -308,13 +315,29 @@ def _print_supplier(report: SupplierReport) -> None:
     for c in report.clauses:
         if not c.history:
             continue
-        hist = Table(title=f"History of {uc.name}/{c.clause}", title_justify="left")
-        for name in ("Period", "Attainment", "Coverage", "Meets proposed", "Meets needed"):
+        hours = "business hours" if c.business_hours_only else "every minute"
+        hist = Table(
+            title=f"History of {uc.name}/{c.clause} ({hours}, approved exclusions left out)",
+            title_justify="left",
+        )
+        for name in (
+            "Period",
+            "Attainment",
+            "Before exclusions",
+            "Eligible min",
+            "Excluded min",
+            "Coverage",
+            "Meets proposed",
+            "Meets needed",
+        ):
             hist.add_column(name, justify="left" if name == "Period" else "right")
         for h in c.history:
             hist.add_row(
                 h.label,
                 _pct(h.attainment),
+                _pct(h.raw_attainment),
+                str(h.eligible_minutes),
+                str(h.excluded_minutes),
                 _pct(h.coverage, 1),
                 _yes(h.meets_proposed),
                 _yes(h.meets_required),

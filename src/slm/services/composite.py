@@ -1,11 +1,23 @@
 """Composite availability of a workspace's components: designed and measured, side by side.
 
 *Designed* availability uses each component's ``target`` (what the design promises; a
-component without a target but with SLOs promises the weighted mean of its objectives'
-targets, and a pure grouping without either promises 1). *Measured* availability uses what
-happened: each bound SLO objective is evaluated by the engine over one common window
-ending at ``at`` (default the last 30 days), the objectives of a component are rolled up
-by their composite weights, and the same dependency arithmetic combines the components.
+component without a target but with SLOs promises the weighted mean of their objectives'
+targets, and a pure grouping without either promises 1) and the dependency formulas, as if
+the parts failed independently.
+
+*Measured* availability uses what happened, over one common window ending at ``at``
+(default the last 30 days):
+
+- a component's *own* measured availability is its bound SLO objectives evaluated by the
+  engine over the window and rolled up by their composite weights (the SLOs' own
+  counting: events, or slices);
+- its *composite* measured availability is computed minute by minute
+  (``slm.domain.composite_minutes``): each measured component's up fraction per minute
+  (good / total events of its objectives in that minute, weighted) goes through the
+  dependency arithmetic in that minute, and the window figure is the mean over the
+  minutes in which every measured part had data (``coverage``). Outages that coincide or
+  not are counted as they happened, which window-level availabilities cannot do.
+
 A component with no SLOs, or whose SLOs had no data, counts with its designed value in the
 measured column and is listed under ``assumed``.
 """
@@ -24,13 +36,22 @@ from slm.domain.composite import (
     WeightedPart,
     closure,
     component_availability,
+    expand,
+    own,
     refs,
     weighted_composite,
 )
+from slm.domain.composite_minutes import (
+    MinuteSeries,
+    measured_composite,
+    weighted_minutes,
+)
 from slm.domain.errors import DataError, SourceError
-from slm.domain.model import SLO, MetricQuery, RollingWindow
+from slm.domain.indicators import events_for
+from slm.domain.model import SLO, Indicator, MetricQuery, RollingWindow
 from slm.domain.results import ObjectiveResult
 from slm.domain.series import DEFAULT_STEP, Buckets
+from slm.domain.windows import window_bounds
 from slm.services.evaluate import evaluate_slo
 from slm.services.ports import SourceFactory
 from slm.spec.workspace import Workspace
@@ -54,9 +75,11 @@ class ComponentRow:
     root: bool  # no other component depends on it
     design_own: float
     design: float
-    measured_own: float | None
-    measured: float | None
+    measured_own: float | None  # the SLO roll-up over the window (the engine's SLIs)
+    measured: float | None  # per minute through the graph, mean over minutes with data
     assumed: tuple[str, ...]  # components counted with their design value when measuring
+    measured_minutes: int = 0  # minutes that counted toward ``measured``
+    measured_coverage: float | None = None  # their share of the window (None: unmeasured)
     parts: tuple[PartResult, ...] = ()
     budget: WeightedComposite | None = None  # roll-up of the SLO objectives (Nobl9 style)
 
@@ -70,19 +93,37 @@ class CompositeReport:
 
 
 class CachedReader:
-    """Reads metric queries through the factory once per (query, span)."""
+    """Reads metric queries through the factory once per (query, span); a span inside one
+    already read is sliced from it."""
 
     def __init__(self, ws: Workspace, factory: SourceFactory, step: timedelta):
         self.ws, self.factory, self.step = ws, factory, step
         self._memo: dict[tuple[str, datetime, datetime], Buckets] = {}
 
     def read(self, q: MetricQuery, start: datetime, end: datetime) -> Buckets:
-        query = json.dumps([q.source, q.source_type, dict(q.spec), q.base_dir], default=str)
+        query = json.dumps(
+            [q.source, q.source_type, dict(q.spec), q.base_dir, q.counter], default=str
+        )
         key = (query, start, end)
         if key not in self._memo:
+            inside = self._inside(query, start, end)
+            if inside is not None:
+                return inside
             ds = self.ws.datasources.get(q.source) if q.source else None
             self._memo[key] = self.factory.for_query(q, ds).read(q, start, end, self.step)
         return self._memo[key]
+
+    def _inside(self, query: str, start: datetime, end: datetime) -> Buckets | None:
+        for (known, s, e), b in self._memo.items():
+            if known != query or not (s <= start and end <= e) or b.step != self.step:
+                continue
+            offset, misaligned = divmod(start - b.start, self.step)
+            length, partial = divmod(end - start, self.step)
+            if misaligned or partial or offset < 0 or offset + length > len(b):
+                continue
+            cut = slice(offset, offset + length)
+            return Buckets(start, self.step, b.values[cut], b.present[cut])
+        return None
 
 
 def design_own(c: Component, slos: Mapping[str, SLO]) -> float:
@@ -108,6 +149,22 @@ def _parts(
     return out
 
 
+@dataclass
+class Measurements:
+    """What the bound SLO objectives measured over the common window."""
+
+    start: datetime
+    end: datetime
+    step: timedelta
+    results: dict[tuple[str, str], ObjectiveResult] = field(default_factory=dict)
+    minutes: dict[tuple[str, str], MinuteSeries] = field(default_factory=dict)
+    failures: list[str] = field(default_factory=list)
+
+    @property
+    def window_minutes(self) -> int:
+        return int((self.end - self.start) // self.step)
+
+
 def measure_objectives(
     ws: Workspace,
     bindings: Iterable[tuple[str, str]],
@@ -115,21 +172,53 @@ def measure_objectives(
     factory: SourceFactory,
     window: timedelta = DEFAULT_WINDOW,
     step: timedelta = DEFAULT_STEP,
-) -> tuple[dict[tuple[str, str], ObjectiveResult], list[str]]:
-    """Evaluate each (SLO, objective) over ``[at - window, at)``; failures as messages."""
+) -> Measurements:
+    """Evaluate each (SLO, objective) over ``[at - window, at)`` and take its up fraction
+    per bucket over the same span; a failing SLO is a message, not an exception."""
     reader = CachedReader(ws, factory, step)
-    results: dict[tuple[str, str], ObjectiveResult] = {}
-    failures: list[str] = []
-    for name in sorted({slo for slo, _ in bindings}):
+    start, end = window_bounds(RollingWindow(window), at, step)
+    out = Measurements(start, end, step)
+    wanted = set(bindings)
+    for name in sorted({slo for slo, _ in wanted}):
         slo = replace(ws.slos[name], window=RollingWindow(window))
         try:
             for r in evaluate_slo(slo, at, reader.read, step=step):
-                results[(name, r.objective)] = r
+                out.results[(name, r.objective)] = r
+            for objective in slo.objectives:
+                if (name, objective.name) in wanted:
+                    indicator = slo.indicator_for(objective)
+                    buckets = {
+                        role: reader.read(q, start, end) for role, q in _roles(indicator).items()
+                    }
+                    events = events_for(indicator, objective, buckets)
+                    out.minutes[(name, objective.name)] = MinuteSeries.of_events(events)
         except (SourceError, DataError) as e:
-            failures.append(f"SLO {name}: {e}")
+            out.failures.append(f"SLO {name}: {e}")
         except ValueError as e:
-            failures.append(f"SLO {name}: cannot evaluate: {e}")
-    return results, failures
+            out.failures.append(f"SLO {name}: cannot evaluate: {e}")
+    return out
+
+
+def _roles(indicator: Indicator) -> dict[str, MetricQuery]:
+    if indicator.threshold is not None:
+        return {"metric": indicator.threshold.metric}
+    ratio = indicator.ratio
+    assert ratio is not None
+    roles = {"good": ratio.good, "bad": ratio.bad, "total": ratio.total, "raw": ratio.raw}
+    return {role: q for role, q in roles.items() if q is not None}
+
+
+def own_minutes(c: Component, measured: Measurements) -> MinuteSeries | None:
+    """``c``'s own up fraction per minute (its objectives weighted); ``None``: no data."""
+    parts = [
+        (b.weight, measured.minutes[(b.slo, b.objective)])
+        for b in c.slos
+        if (b.slo, b.objective) in measured.minutes
+    ]
+    if not parts:
+        return None
+    series = weighted_minutes(parts)
+    return series if series.present.any() else None
 
 
 def composite_report(
@@ -145,8 +234,9 @@ def composite_report(
     report = CompositeReport(at=at, window=window)
     nodes = {n: c.node() for n, c in components.items()}
     bindings = [(b.slo, b.objective) for c in components.values() for b in c.slos]
-    results, report.failures = measure_objectives(ws, bindings, at, factory, window, step)
-    slis = {k: (r.sli if r.status == "ok" else None) for k, r in results.items()}
+    measured = measure_objectives(ws, bindings, at, factory, window, step)
+    report.failures = measured.failures
+    slis = {k: (r.sli if r.status == "ok" else None) for k, r in measured.results.items()}
     designed = {n: design_own(c, ws.slos) for n, c in components.items()}
     rollups: dict[str, tuple[WeightedComposite, WeightedComposite]] = {}
     for n, c in components.items():
@@ -156,20 +246,15 @@ def composite_report(
                 weighted_composite(parts, c.target, "reliability"),
                 weighted_composite(parts, c.target, c.aggregation),
             )
-    measured_own = {n: r[0].value for n, r in rollups.items()}
-    measured_or_design = {
-        n: v if (v := measured_own.get(n)) is not None else designed[n] for n in components
+    minutes = {n: m for n, c in components.items() if (m := own_minutes(c, measured)) is not None}
+    per_minute: dict[str, MinuteSeries | float] = {
+        own(n): minutes.get(n, designed[n]) for n in components
     }
     used = {d for c in components.values() if c.depends_on for d in refs(c.depends_on)}
     for n in sorted(components):
         c = components[n]
-        members = closure(n, nodes)
-        assumed = tuple(m for m in members if measured_own.get(m) is None)
-        all_unmeasured = len(assumed) == len(members)
-        part_results = tuple(
-            PartResult(b.slo, b.objective, b.weight, p.target, slis.get((b.slo, b.objective)))
-            for b, p in zip(c.slos, _parts(c, ws.slos, slis), strict=True)
-        )
+        assumed = tuple(m for m in closure(n, nodes) if m not in minutes)
+        composite = measured_composite(expand(n, nodes), per_minute, measured.window_minutes)
         report.rows.append(
             ComponentRow(
                 component=c,
@@ -177,16 +262,25 @@ def composite_report(
                 root=n not in used,
                 design_own=designed[n],
                 design=component_availability(n, nodes, designed),
-                measured_own=measured_own.get(n),
-                measured=None
-                if all_unmeasured
-                else component_availability(n, nodes, measured_or_design),
+                measured_own=rollups[n][0].value if n in rollups else None,
+                measured=composite.value,
                 assumed=assumed,
-                parts=part_results,
+                measured_minutes=composite.minutes,
+                measured_coverage=None if composite.value is None else composite.coverage,
+                parts=_part_results(c, ws.slos, slis),
                 budget=rollups[n][1] if n in rollups else None,
             )
         )
     return report
+
+
+def _part_results(
+    c: Component, slos: Mapping[str, SLO], slis: Mapping[tuple[str, str], float | None]
+) -> tuple[PartResult, ...]:
+    return tuple(
+        PartResult(b.slo, b.objective, b.weight, p.target, slis.get((b.slo, b.objective)))
+        for b, p in zip(c.slos, _parts(c, slos, slis), strict=True)
+    )
 
 
 def graph_nodes(components: Mapping[str, Component]) -> dict[str, Node]:

@@ -15,20 +15,19 @@ that would still support the SLA with the other promises held as they are.
 the UC and every SLA clause it underpins, whether its proposed target supports the SLA
 and which target it would have to meet, beside the vendor's measured (or probed) history:
 the attainment of the UC clause's measure in each of the last ``history`` complete
-periods, in the UC's time zone.
+periods, in the UC's time zone, counted as the UC's statement would count it (only the
+business hours of a business-hours clause, approved exclusions left out).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 from fractions import Fraction
 from typing import Literal
 from zoneinfo import ZoneInfo
-
-import numpy as np
 
 from slm.domain.agreement import Agreement, Clause, DowntimeMeasure, SloMeasure
 from slm.domain.composite import (
@@ -40,26 +39,13 @@ from slm.domain.composite import (
     refs,
     required_availability,
 )
-from slm.domain.errors import DataError, NotFoundError, SourceError
-from slm.domain.indicators import events_for
-from slm.domain.model import (
-    SLO,
-    BudgetingMethod,
-    CalendarWindow,
-    Indicator,
-    MetricQuery,
-)
-from slm.domain.series import DEFAULT_STEP, EventSeries
-from slm.domain.statement import (
-    DowntimeRule,
-    ExclusionMask,
-    Figures,
-    downtime_figures,
-    event_figures,
-)
+from slm.domain.errors import DataError, NotFoundError, SlmError
+from slm.domain.model import SLO, CalendarWindow
+from slm.domain.statement import Figures, Period
 from slm.domain.windows import calendar_period
-from slm.services.composite import CachedReader, design_own
+from slm.services.composite import design_own
 from slm.services.ports import SourceFactory
+from slm.services.statements import figures_by_period
 from slm.spec.workspace import Workspace
 
 AGREEMENT_KEY = ("slm/v1", "Agreement")
@@ -300,13 +286,18 @@ def check_agreements(
 
 @dataclass(frozen=True)
 class PeriodAttainment:
+    """One period of a UC clause's history, counted as its statement would count it."""
+
     label: str
     start: datetime
     end: datetime
-    attainment: float | None  # None: no data
-    coverage: float | None
-    meets_proposed: bool | None
-    meets_required: bool | None
+    attainment: float | None  # adjusted: eligible minutes, approved exclusions left out
+    coverage: float | None  # share of the eligible minutes that had data
+    meets_proposed: bool | None  # None: no data
+    meets_required: bool | None  # None: no data, or the clause carries no SLA clause
+    raw_attainment: float | None = None  # every eligible minute, exclusions included
+    eligible_minutes: int = 0  # the period, or its business hours
+    excluded_minutes: int = 0  # eligible minutes inside approved exclusions
 
 
 @dataclass(frozen=True)
@@ -317,6 +308,7 @@ class SupplierClause:
     history: tuple[PeriodAttainment, ...]
     supports: tuple[tuple[ClauseCheck, Promise], ...]  # each SLA clause it underpins
     note: str = ""
+    business_hours_only: bool = False  # its history counts the calendar's business hours
 
     @property
     def required(self) -> float | None:
@@ -374,55 +366,31 @@ def past_periods(
     return out[::-1]
 
 
-def _roles(indicator: Indicator) -> dict[str, MetricQuery]:
-    if indicator.threshold is not None:
-        return {"metric": indicator.threshold.metric}
-    ratio = indicator.ratio
-    assert ratio is not None
-    roles = {"good": ratio.good, "bad": ratio.bad, "total": ratio.total, "raw": ratio.raw}
-    return {k: q for k, q in roles.items() if q is not None}
-
-
-def _figures(clause: Clause, slo: SLO, events: EventSeries, source: str) -> Figures:
-    n = len(events.good)
-    everything = np.ones(n, dtype=np.bool_)
-    nothing = ExclusionMask(np.zeros(n, dtype=np.bool_), ())
-    m = clause.measure
-    objective = next(o for o in slo.objectives if o.name == _measure_slo(clause)[1])  # type: ignore[index]
-    if isinstance(m, DowntimeMeasure):
-        rule = DowntimeRule(
-            int(m.interval // timedelta(minutes=1)),
-            Fraction(m.max_error_rate) / 100,
-            m.no_data,
-        )
-        return downtime_figures(events, rule, everything, nothing, source)
-    if slo.budgeting_method is BudgetingMethod.TIMESLICES and objective.time_slice_window:
-        tst = Fraction(str(objective.time_slice_target or 1.0))
-        rule = DowntimeRule(int(objective.time_slice_window // timedelta(minutes=1)), 1 - tst)
-        return downtime_figures(events, rule, everything, nothing, source)
-    return event_figures(events, everything, nothing, source)
-
-
-def measured_history(
+def clause_history(
     ws: Workspace,
+    uc: Agreement,
     clause: Clause,
     periods: Sequence[tuple[str, datetime, datetime]],
     factory: SourceFactory,
-) -> list[tuple[str, datetime, datetime, Figures]]:
-    """Raw attainment of ``clause``'s measure in each period (every minute, no exclusions)."""
-    bound = _measure_slo(clause)
-    if bound is None:
+) -> list[tuple[Period, Figures]]:
+    """``clause``'s figures in each period, counted as its statement counts them.
+
+    ``slm.services.statements.figures_by_period`` computes them: only the eligible
+    minutes (the calendar's business hours for a ``businessHoursOnly`` clause) count, and
+    the approved exclusions that apply to the UC (spec and stored ones) are left out of
+    the adjusted attainment. Incident clauses have no availability history (``[]``).
+    """
+    if _measure_slo(clause) is None:
         return []
-    slo = ws.slos[bound[0]]
-    objective = next(o for o in slo.objectives if o.name == bound[1])
-    indicator = slo.indicator_for(objective)
-    reader = CachedReader(ws, factory, DEFAULT_STEP)
-    out = []
-    for label, start, end in periods:
-        buckets = {role: reader.read(q, start, end) for role, q in _roles(indicator).items()}
-        events = events_for(indicator, objective, buckets)
-        out.append((label, start, end, _figures(clause, slo, events, f"SLO {slo.name}")))
-    return out
+    spans = [Period(label, start, end, uc.time_zone) for label, start, end in periods]
+    (figures,) = figures_by_period(ws, replace(uc, clauses=(clause,)), spans, factory)
+    return list(zip(spans, figures, strict=True))
+
+
+def _attains(attainment: Fraction, target: float | Decimal) -> bool:
+    if isinstance(target, Decimal):
+        return attainment >= Fraction(target) / 100
+    return attainment >= target
 
 
 def supplier_report(
@@ -469,24 +437,35 @@ def supplier_report(
         )
         rows: list[PeriodAttainment] = []
         try:
-            for label, start, end, fig in measured_history(ws, clause, periods, factory):
-                att = None if fig.attainment is None else float(fig.attainment)
+            for period, fig in clause_history(ws, uc, clause, periods, factory):
+                att = fig.adjusted
                 rows.append(
                     PeriodAttainment(
-                        label,
-                        start,
-                        end,
-                        att,
+                        period.label,
+                        period.start,
+                        period.end,
+                        None if att is None else float(att),
                         None if fig.coverage is None else float(fig.coverage),
-                        None if att is None else att >= proposed,
+                        None if att is None else _attains(att, clause.target),
                         None
                         if att is None or not supports
-                        else (required is not None and att >= required),
+                        else (required is not None and _attains(att, required)),
+                        raw_attainment=None if fig.attainment is None else float(fig.attainment),
+                        eligible_minutes=fig.eligible_minutes,
+                        excluded_minutes=fig.excluded_minutes,
                     )
                 )
-        except (SourceError, DataError, ValueError) as e:
+        except (SlmError, ValueError) as e:
             report.failures.append(f"clause {clause.name}: cannot read its history: {e}")
         report.clauses.append(
-            SupplierClause(clause.name, comp, proposed, tuple(rows), supports, note)
+            SupplierClause(
+                clause.name,
+                comp,
+                proposed,
+                tuple(rows),
+                supports,
+                note,
+                clause.business_hours_only,
+            )
         )
     return report
