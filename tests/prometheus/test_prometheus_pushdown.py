@@ -21,7 +21,13 @@ from slm.cli import app
 from slm.domain.model import MetricQuery
 from slm.sources.prometheus import PrometheusSource, client_for
 from slm.sources.prometheus_config import config_for
-from slm.sources.prometheus_pushdown import covers, is_selector, selector_matchers
+from slm.sources.prometheus_pushdown import (
+    MergedSelector,
+    covers,
+    is_selector,
+    merge_selectors,
+    selector_matchers,
+)
 
 STEP = timedelta(minutes=1)
 H, D = timedelta(hours=1), timedelta(days=1)
@@ -75,6 +81,25 @@ def test_selector_matchers_parse_names_and_escapes() -> None:
     assert selector_matchers('x{a="1", b=~"2|3",}') == {'__name__="x"', 'a="1"', 'b=~"2|3"'}
     assert selector_matchers('{path="/a{b}", q!="\\"x"}') == {'path="/a{b}"', 'q!="\\"x"'}
     assert selector_matchers("rate(x[5m])") is None
+
+
+def test_selectors_that_differ_in_one_label_value_are_merged() -> None:
+    texts = {
+        0: 'x{job="a", slo="s1"}',
+        1: 'x{job="a", slo="s2"}',
+        2: 'x{job="a", slo="api.v2"}',
+        3: 'x{job="b", slo="s1"}',  # another job: not with 0-2
+        4: 'x{job="a", slo="s(1)"}',  # a regex metacharacter: stays alone
+        5: 'y{job="a", slo="s1"}',  # another metric
+        6: 'x{job="a", slo=~"s.*"}',  # no plain value to vary
+        7: 'sum(x{job="a", slo="s3"})',  # not a selector
+    }
+    merged = MergedSelector(
+        'x{job="a", slo=~"api\\\\.v2|s1|s2"}', "slo", {0: "s1", 1: "s2", 2: "api.v2"}
+    )
+    assert merge_selectors(texts, parallel=4) == [merged]  # three: no part of one
+    halves = merge_selectors({i: f'x{{slo="s{i}"}}' for i in range(10)}, parallel=2)
+    assert [sorted(g.members) for g in halves] == [[0, 1, 2, 3, 4], [5, 6, 7, 8, 9]]
 
 
 def source(history: History) -> PrometheusSource:
@@ -193,6 +218,46 @@ def test_a_covered_selector_is_rechecked_alone_where_its_cover_fails(
     assert alone.totals == push_a.totals
     for w, total in push_a.totals.items():
         assert total.value == bucket_sum(src, a, w)[0], w
+
+
+def test_merged_selectors_give_each_member_its_own_answer(
+    history: History, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``instance="a"`` and ``instance="b"`` go out as one ``instance=~"a|b|c\\.d"``; each
+    gets exactly the answer it gets alone: b restarts and is checked alone in round two,
+    a never restarts and is not, c.d has no series."""
+    src = source(history)
+    sent: list[str] = []
+    post = src.client._post
+
+    def recording(path: str, form: dict[str, str]) -> object:
+        sent.append(form["query"])
+        return post(path, form)
+
+    monkeypatch.setattr(src.client, "_post", recording)
+    texts = [
+        'http_requests_total{instance="a"}',
+        'http_requests_total{instance="b"}',
+        'http_requests_total{instance="c.d"}',
+        'http_requests_total{code="200", instance="b"}',
+    ]
+    qs = [query(t, counter=True) for t in texts]
+    pushes = src.window_totals(qs, END, WINDOWS)
+    assert any('http_requests_total{instance=~"a|b|c\\\\.d"}[' in text for text in sent)
+    resets = [r for text in sent for r in text.split("resets(")[1:]]
+    # the merged check; b alone for its four shorter windows; b's good (inside b) alone
+    # for all five, as its cover's check failed
+    assert len(resets) == 1 + 4 + 5
+    assert sum(r.startswith('http_requests_total{instance="b"}') for r in resets) == 4
+    assert sum(r.startswith('http_requests_total{code="200", instance="b"}') for r in resets) == 5
+    assert not any('{instance="a"} @' in text for text in sent)  # values split out too
+    paths = [[PUSHED if w in p.totals else p.fallback[w] for w in WINDOWS] for p in pushes]
+    assert paths[0] == [PUSHED, PUSHED, PUSHED, PUSHED, STARTS]
+    assert paths[1] == paths[3] == [PUSHED, PUSHED, RESTART, RESTART, RESTART]
+    assert all(not t.present and t.value == 0 for t in pushes[2].totals.values())
+    for q, push in zip(qs, pushes, strict=True):
+        [alone] = source(history).window_totals([q], END, WINDOWS)
+        assert alone.totals == push.totals and alone.fallback == push.fallback
 
 
 @pytest.mark.parametrize(

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import pytest
+from pydantic import BaseModel
 
 from slm.domain.errors import SpecError
 from slm.spec.common import SpecModel
@@ -76,3 +77,41 @@ def test_unregistered_kind_is_unknown(tmp_path: Path) -> None:
     f.write_text("apiVersion: slm/v1\nkind: HolidayList\nmetadata:\n  name: de\nspec: {}\n")
     with pytest.raises(SpecError, match="unknown kind 'HolidayList' for slm/v1"):
         load_workspace([f])
+
+
+def test_every_builtin_kind_resolves_its_model_and_mapper() -> None:
+    """Lazily named kinds (``"module:attribute"``) must point at a model and a mapper, and
+    their kind names must match the constants of their modules."""
+    from slm.spec import components, escalation, incident_rules, probe
+
+    entries = {e.key: e for e in builtin_entries()}
+    for entry in entries.values():
+        assert issubclass(entry.model, BaseModel), entry.key
+        assert callable(entry.mapper), entry.key
+    for kind in (
+        probe.KIND,
+        components.KIND,
+        incident_rules.KIND,
+        escalation.CHANNEL_KIND,
+        escalation.POLICY_KIND,
+    ):
+        assert ("slm/v1", kind) in entries
+
+
+def test_a_workspace_of_slos_does_not_import_the_agreement_models(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    f = tmp_path / "slo.yaml"
+    f.write_text(
+        "apiVersion: openslo/v1\nkind: Service\nmetadata: {name: web}\nspec: {}\n",
+        encoding="utf-8",
+    )
+    code = (
+        "import sys; from slm.spec.loader import load_workspace; "
+        f"load_workspace([{str(f)!r}]); "
+        "print(sorted(m for m in ('slm.spec.agreements', 'slm.spec.escalation', "
+        "'slm.spec.probe') if m in sys.modules))"
+    )
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert run.stdout.strip() == "[]"

@@ -46,7 +46,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -174,6 +174,67 @@ def covers(texts: dict[int, str]) -> dict[int, int]:
 _Labels = tuple[tuple[str, str], ...]
 
 
+MAX_GROUP = 100
+"""Most selectors merged into one: RE2 alternations stay small, groups run in parallel."""
+_PLAIN_VALUE = re.compile(r'([A-Za-z_][A-Za-z0-9_]*)="([A-Za-z0-9_:./-]+)"')
+
+
+@dataclass(frozen=True)
+class MergedSelector:
+    """Selectors that differ only in the value of one label, as one selector:
+    ``x{job="a",slo="s1"}`` and ``x{job="a",slo="s2"}`` -> ``x{job="a",slo=~"s1|s2"}``.
+    Its series are exactly the union of theirs; ``members`` maps each selector (its
+    index) to its value of ``label``, which picks its series back out of the answers."""
+
+    text: str
+    label: str
+    members: dict[int, str]
+
+
+def merge_selectors(texts: dict[int, str], parallel: int = 4) -> list[MergedSelector]:
+    """Groups of named plain selectors that differ in one ``label="value"`` matcher.
+
+    Prometheus pays a few milliseconds per selector before reading any sample, so 200
+    per-SLO selectors of one metric cost much more than one selector of all of them.
+    Each selector joins the largest group it can; a group is split into up to
+    ``parallel`` even parts of at least two (and at most ``MAX_GROUP``) members so that
+    Prometheus can read them on all its cores. Values with regex metacharacters other
+    than ``.`` stay alone.
+    """
+    options: dict[int, list[tuple[frozenset[str], str, str]]] = {}
+    sizes: Counter[tuple[frozenset[str], str]] = Counter()
+    for i, text in texts.items():
+        matchers = selector_matchers(text)
+        if matchers is None or not any(m.startswith('__name__="') for m in matchers):
+            continue
+        mine = []
+        for m in sorted(matchers):
+            found = _PLAIN_VALUE.fullmatch(m)
+            if found is not None and found[1] != "__name__":
+                mine.append((matchers - {m}, found[1], found[2]))
+                sizes[(matchers - {m}, found[1])] += 1
+        options[i] = mine
+    groups: dict[tuple[frozenset[str], str], dict[int, str]] = defaultdict(dict)
+    for i, mine in options.items():
+        if mine:
+            rest, label, value = max(mine, key=lambda o: (sizes[(o[0], o[1])], o[1]))
+            groups[(rest, label)][i] = value
+    out: list[MergedSelector] = []
+    for (rest, label), members in sorted(groups.items(), key=lambda g: min(g[1])):
+        if len(members) < 2:
+            continue
+        name = next(m for m in rest if m.startswith('__name__="'))[len('__name__="') : -1]
+        others = sorted(m for m in rest if not m.startswith('__name__="'))
+        items = sorted(members.items())
+        parts = max(1, min(parallel, len(items) // 2), math.ceil(len(items) / MAX_GROUP))
+        for c in range(parts):
+            chunk = dict(items[c * len(items) // parts : (c + 1) * len(items) // parts])
+            alternatives = "|".join(sorted({v.replace(".", "\\\\.") for v in chunk.values()}))
+            body = ", ".join([*others, f'{label}=~"{alternatives}"'])
+            out.append(MergedSelector(f"{name}{{{body}}}", label, chunk))
+    return out
+
+
 def _filter(text: str, cover_text: str) -> frozenset[tuple[str, str, str]] | None:
     """The matchers that pick ``text``'s series out of ``cover_text``'s, when Python can
     apply them exactly: ``=``/``!=`` on plain values, and a cover that names its metric
@@ -274,36 +335,50 @@ class Pushdown:
         if any(w <= 0 or w % 60_000 for w in windows_ms):
             raise ValueError("windows must be positive whole minutes")
         longest = max(windows_ms)
-        cover = covers({i: t for i, (t, q) in enumerate(queries) if q.counter})
+        texts = {i: t for i, (t, q) in enumerate(queries) if q.counter}
+        cover = covers(texts)
         derived = {
             i: extra
             for i, j in cover.items()
-            if i != j and (extra := _filter(queries[i][0], queries[j][0])) is not None
+            if i != j and (extra := _filter(texts[i], texts[j])) is not None
         }
+        roots = {i: texts[i] for i in texts if cover.get(i, i) == i}
+        groups = merge_selectors(roots, self.client.config.max_in_flight)
+        grouped = {r for g in groups for r in g.members}
+        n = len(queries)
         exprs: list[_Expr] = []
         for i, (text, q) in enumerate(queries):
             if not q.counter:
                 exprs += _gauge(i, text, end_ms, windows_ms)
-                continue
-            if i not in derived:
-                exprs += _values(i, text, end_ms, windows_ms)
-            if cover.get(i, i) == i:
-                exprs.append(_resets(i, text, end_ms, longest))
+            elif i not in grouped:
+                if i not in derived:
+                    exprs += _values(i, text, end_ms, windows_ms)
+                if i in roots:
+                    exprs.append(_resets(i, text, end_ms, longest))
+        for k, g in enumerate(groups):  # one virtual query per group, after the real ones
+            exprs += [*_values(n + k, g.text, end_ms, windows_ms)]
+            exprs.append(_resets(n + k, g.text, end_ms, longest))
         time_ms = end_ms + 60_000
         answers, errors = self._run(list(enumerate(exprs)), time_ms)
         parts: dict[int, list[tuple[_Expr, list[tuple[_Labels, float]]]]] = defaultdict(list)
         for k, e in enumerate(exprs):
             parts[e.query].append((e, answers.get(k, [])))
-        counters = {
-            i: _Counter.parse(parts[i], end_ms)
-            for i, (_, q) in enumerate(queries)
-            if q.counter and i not in errors
-        }
+        counters = {i: _Counter.parse(parts[i], end_ms) for i in texts if i not in errors}
         second: list[_Expr] = []
+        unanswered: set[int] = set()  # counters whose values come in round two
+        for k, g in enumerate(groups):
+            failed = errors.pop(n + k, None)
+            merged = _Counter.parse(parts[n + k], end_ms)
+            for r, value in g.members.items():
+                if failed is None:
+                    counters[r] = merged.restricted(g.label, value)
+                else:  # ask each member alone: its own query may well be fine
+                    unanswered.add(r)
+                    second += _values(r, texts[r], end_ms, windows_ms)
         for i, extra in derived.items():
             j = cover[i]
-            if j in errors:  # no values to filter: ask this query's own in round two
-                second += _values(i, queries[i][0], end_ms, windows_ms)
+            if j in errors or j in unanswered:  # no values to filter: ask its own
+                second += _values(i, texts[i], end_ms, windows_ms)
             else:
                 counters[i].values = {
                     t: {lb: v for lb, v in series.items() if _matches(lb, extra)}
@@ -314,12 +389,13 @@ class Pushdown:
         for i in counters:
             j = cover.get(i, i)
             judge = counters.get(j)
+            checked = judge is not None and longest in judge.resets and j not in unanswered
             for w in windows_ms:
-                reason = judge.check(w, longest) if judge is not None else "unchecked"
-                if reason is None or (j == i and w == longest):
+                reason = judge.check(w, longest) if judge is not None and checked else "unchecked"
+                if reason is None or (j == i and w == longest and checked):
                     verdicts[i][w] = reason
                 else:
-                    second.append(_resets(i, queries[i][0], end_ms, w))
+                    second.append(_resets(i, texts[i], end_ms, w))
         # round two: the (query, window) pairs round one could not clear, checked alone
         if second:
             answers, more = self._run(list(enumerate(second)), time_ms)
@@ -413,11 +489,26 @@ class _Counter:
             (c.values if e.kind == "value" else c.resets)[e.ms] = _by_series(series)
         return c
 
+    def restricted(self, label: str, value: str) -> _Counter:
+        """The answers of the series whose ``label`` is ``value`` (a merged selector's
+        member; an absent label is empty, as in PromQL)."""
+
+        def mine(series: dict[_Labels, float]) -> dict[_Labels, float]:
+            return {lb: v for lb, v in series.items() if dict(lb).get(label, "") == value}
+
+        return _Counter(
+            self.e_ms,
+            {t: mine(s) for t, s in self.values.items()},
+            {span: mine(s) for span, s in self.resets.items()},
+        )
+
     def check(self, w_ms: int, span_ms: int) -> str | None:
         """Why window ``w`` cannot be pushed down (None: it can), judged by the restarts
         over ``span >= w``: a longer span lists more series, so None is always right and
         a reason may be one that a check over ``w`` alone would clear."""
-        seen = self.resets.get(span_ms, {})
+        if span_ms not in self.resets:
+            return "unchecked"
+        seen = self.resets[span_ms]
         if any(n > 0 for n in seen.values()):
             return RESTARTED
         at_end = self.values.get(self.e_ms, {})

@@ -7,9 +7,10 @@ Calendar, Probe ...) register here and need no loader change.
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from pydantic import BaseModel
 
@@ -37,11 +38,29 @@ SLOTH_KIND = "Sloth"  # Sloth files have ``version`` and no ``kind``
 
 @dataclass(frozen=True)
 class KindEntry:
+    """One accepted kind. ``model_ref`` and ``mapper_ref`` are the objects, or
+    ``"module:attribute"`` paths imported on first use, so that a workspace of SLOs does
+    not pay for importing the models of agreements, probes or escalation policies."""
+
     api_version: str
     kind: str
-    model: type[BaseModel]
-    mapper: Mapper
+    model_ref: type[BaseModel] | str
+    mapper_ref: Mapper | str
     role: str = "object"
+
+    @property
+    def model(self) -> type[BaseModel]:
+        found = _resolve(self.model_ref)
+        if not (isinstance(found, type) and issubclass(found, BaseModel)):
+            raise TypeError(f"{self.model_ref!r} is not a pydantic model")
+        return found
+
+    @property
+    def mapper(self) -> Mapper:
+        found = _resolve(self.mapper_ref)
+        if not callable(found):
+            raise TypeError(f"{self.mapper_ref!r} is not callable")
+        return cast(Mapper, found)
 
     @property
     def key(self) -> tuple[str, str]:
@@ -50,6 +69,13 @@ class KindEntry:
     @property
     def order(self) -> int:
         return ROLES.index(self.role)
+
+
+def _resolve(ref: object) -> object:
+    if not isinstance(ref, str):
+        return ref
+    module, _, attribute = ref.partition(":")
+    return getattr(importlib.import_module(module), attribute)
 
 
 class Registry:
