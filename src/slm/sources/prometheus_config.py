@@ -175,9 +175,7 @@ class _Reader:
             return None
         if not isinstance(value, Mapping):
             raise self.fail(key, f"must be a map with {', '.join(allowed)}")
-        reader = _Reader(
-            self.where, f"{self.prefix}{key}.", value, self.base_dir, self.read_files
-        )
+        reader = _Reader(self.where, f"{self.prefix}{key}.", value, self.base_dir, self.read_files)
         reader.unknown(allowed)
         return reader
 
