@@ -78,6 +78,8 @@ def statement_table(st: dict[str, Any]) -> Group:
         lines.append(Text(f"claim by: {st['claim_deadline']}"))
     if st["exit_triggered"]:
         lines.append(Text("exit clause: the customer may terminate", style="red bold"))
+    for note in st.get("notes") or ():
+        lines.append(Text(f"note: {note}", style="yellow"))
     lines.append(Text(f"rounding: {st['rounding']}", style="dim"))
     lines.append(Text(f"inputs: sha256 {st['inputs']['sha256']}", style="dim"))
     for c in st["clauses"]:
@@ -134,6 +136,7 @@ jurisdiction {{ ag.jurisdiction or "-" }}.</p>
 {% if st.cap is not none %}(cap {{ st.currency }} {{ st.cap }}){% endif %}
 {% if st.claim_deadline %}; claim by {{ st.claim_deadline }}{% endif %}</p>
 {% if st.exit_triggered %}<p class="breached">Exit clause triggered.</p>{% endif %}
+{% for note in st.notes or () %}<p class="note">Note: {{ note }}</p>{% endfor %}
 <p class="small">Rounding: {{ st.rounding }}. Inputs: sha256 {{ st.inputs.sha256 }}.</p>
 {% for c in st.clauses %}
 <h2>{{ c.clause }}</h2>

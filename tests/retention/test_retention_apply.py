@@ -10,6 +10,7 @@ for 3 days and days for 4 days, so after applying at ``AT``: the last day is fin
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
@@ -321,3 +322,48 @@ def test_report_over_an_old_window_says_it_used_roll_ups(loaded: Store, tmp_path
     assert [(w.good, w.total) for w in after.windows] == [(w.good, w.total) for w in before.windows]
     assert before.notes == ()
     assert after.notes == ("computed from 1h roll-ups: finer buckets were removed by retention",)
+
+
+AGREEMENT = """\
+---
+apiVersion: slm/v1
+kind: Agreement
+metadata: {name: checkout-sla}
+spec:
+  type: SLA
+  provider: Shop Ltd
+  customer: ACME
+  services: [checkout]
+  term: {start: 2026-01-01, end: 2027-12-31}
+  timeZone: UTC
+  measurementPeriod: month
+  fee: {amount: "1000.00", currency: EUR}
+  owner: shop-team
+  budgetOwner: CC-1
+  credits:
+    tiers: [{below: 99.9, creditPercent: 10}]
+  clauses:
+    - {name: availability, slo: checkout-availability, target: 99.0}
+"""
+
+
+def test_a_statement_over_rolled_up_minutes_says_so(loaded: Store, tmp_path: Path) -> None:
+    from slm.domain.statement import statement_dict
+    from slm.services.statements import compute_statement
+
+    ws = _workspace(tmp_path, AGREEMENT)
+    factory = SourceFactory(store=loaded)
+    before = compute_statement(ws, "checkout-sla", "2026-10", factory)
+    apply_retention(loaded, ws, AT)
+    after = compute_statement(ws, "checkout-sla", "2026-10", factory)
+    # ratio sums are exact on roll-ups; only the oldest day, expired, is gone
+    kept = AT - 4 * DAY
+    assert before.clauses[0].figures.attainment == Fraction(
+        int(_expected("checkout_good", FIRST, AT)), int(_expected("checkout_total", FIRST, AT))
+    )
+    assert after.clauses[0].figures.attainment == Fraction(
+        int(_expected("checkout_good", kept, AT)), int(_expected("checkout_total", kept, AT))
+    )
+    assert before.notes == ()
+    assert after.notes == ("computed from 1d roll-ups: finer buckets were removed by retention",)
+    assert statement_dict(after)["notes"] == list(after.notes)

@@ -469,6 +469,7 @@ class Statement:
     cap: Decimal | None
     claim_deadline: date | None
     inputs: dict[str, Any] = field(default_factory=dict)
+    notes: tuple[str, ...] = ()  # e.g. retention roll-ups stood in for removed buckets
 
     @property
     def total_credit(self) -> Decimal:
@@ -487,6 +488,7 @@ def build_statement(
     claim_deadline: date | None,
     inputs: dict[str, Any] | None = None,
     attributions: Sequence[tuple[BreachShare, ...] | None] | None = None,
+    notes: Sequence[str] = (),
 ) -> Statement:
     """Breach, floor, tier, credit (capped) and exit count per clause.
 
@@ -528,7 +530,9 @@ def build_statement(
                 breach_attribution=attributions[i] if attributions and breached else None,
             )
         )
-    return Statement(agreement, period, tuple(results), cap, claim_deadline, dict(inputs or {}))
+    return Statement(
+        agreement, period, tuple(results), cap, claim_deadline, dict(inputs or {}), tuple(notes)
+    )
 
 
 # --- the JSON view (the stored, hashed form) --------------------------------------------
@@ -580,6 +584,7 @@ def statement_dict(st: Statement) -> dict[str, Any]:
         "total_credit": str(st.total_credit),
         "claim_deadline": None if st.claim_deadline is None else st.claim_deadline.isoformat(),
         "exit_triggered": st.exit_triggered,
+        "notes": list(st.notes),
         "inputs": st.inputs,
     }
 

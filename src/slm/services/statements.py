@@ -80,6 +80,7 @@ from slm.domain.statement import (
     statement_dict,
 )
 from slm.domain.windows import calendar_period
+from slm.services.evaluate import rollup_notes
 from slm.services.ports import SourceFactory
 from slm.spec.components import components as workspace_components
 from slm.spec.incident_file import IncidentFile, read_incidents
@@ -271,6 +272,10 @@ class _Data:
             span = f"{self.start.isoformat()}/{self.end.isoformat()}"
             self.inputs.data[f"{key} {span}"] = h.hexdigest()
         return self._buckets[key]
+
+    def read_buckets(self) -> list[Buckets]:
+        """Everything read so far (to say when retention roll-ups stood in)."""
+        return list(self._buckets.values())
 
     def incidents(self, m: IncidentMeasure) -> IncidentFile:
         if not m.path:
@@ -693,7 +698,14 @@ def compute_statement(
     if window is not None:
         deadline = (period.end.astimezone(ZoneInfo(ag.time_zone)) + window - MINUTE).date()
     return build_statement(
-        ag, period, figures, history, deadline, c.data.inputs.as_dict(), attributions
+        ag,
+        period,
+        figures,
+        history,
+        deadline,
+        c.data.inputs.as_dict(),
+        attributions,
+        rollup_notes(c.data.read_buckets()),
     )
 
 
