@@ -3,6 +3,7 @@ timelines and impacts, immutable sign-off, exclusion approval, major events, ITS
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -266,3 +267,22 @@ spec:
     ]
     opened = next(m for m in msgs if m.payload["action"] == "opened")
     assert opened.payload["record"]["service"] == "checkout"
+
+
+def test_concurrent_opens_get_distinct_numbers(store: Store, tmp_path: Path) -> None:
+    """Two writers (an API request and a page alert) opening incidents at the same moment
+    read the same highest number; the loser's insert is refused and its whole unit of work
+    runs again with the next number: no error, no gap, no duplicate."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    svc = service(store, tmp_path)
+    barrier = threading.Barrier(4)
+
+    def open_some(worker: int) -> list[str]:
+        barrier.wait()
+        return [svc.open(f"w{worker} #{n}", "checkout", at=t(9, n)).id for n in range(8)]
+
+    with ThreadPoolExecutor(4) as pool:
+        ids = [i for chunk in pool.map(open_some, range(4)) for i in chunk]
+    assert sorted(ids) == [f"INC-{n:06d}" for n in range(1, 33)]
+    assert len(svc.find()) == 32

@@ -72,3 +72,8 @@ class StoreError(SlmError):
 class ConflictError(DataError):
     """A change that the current state of a record forbids (e.g. a signed-off root cause);
     HTTP 409 at the API, exit code 1 at the CLI."""
+
+
+class StoreConflict(StoreError):
+    """A constraint refused a write, often because a concurrent writer got there first
+    (two new incidents numbered alike): repeating the unit of work may succeed."""

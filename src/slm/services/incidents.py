@@ -14,16 +14,18 @@ with the change or not at all.
 
 from __future__ import annotations
 
+import random
+import time
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from sqlalchemy.engine import Connection
 
 from slm.domain.alert_state import AlertStatus, AlertTransition, severity_rank
-from slm.domain.errors import DataError, NotFoundError
+from slm.domain.errors import DataError, NotFoundError, StoreConflict
 from slm.domain.incident import (
     ExclusionProposal,
     ImpactInterval,
@@ -208,9 +210,14 @@ class IncidentService:
         team: str = "",
         kind: str = "incident",
     ) -> Incident:
-        with self.store.transaction() as repos:
-            repo = IncidentRepository(repos.connection)
-            return self._open(repo, title, service, slo, priority, budget_remaining, at, team, kind)
+        def work() -> Incident:
+            with self.store.transaction() as repos:
+                repo = IncidentRepository(repos.connection)
+                return self._open(
+                    repo, title, service, slo, priority, budget_remaining, at, team, kind
+                )
+
+        return _retrying(work)
 
     def _open(
         self,
@@ -265,14 +272,18 @@ class IncidentService:
         """Open or update incidents from one evaluation's transitions; the touched ids."""
         if not transitions:
             return []
-        touched: list[str] = []
-        with self.store.transaction() as repos:
-            repo = IncidentRepository(repos.connection)
-            for t in sorted(transitions, key=lambda t: (t.at, severity_rank(t.severity))):
-                iid = self._on_transition(repo, t)
-                if iid is not None and iid not in touched:
-                    touched.append(iid)
-        return touched
+
+        def work() -> list[str]:
+            touched: list[str] = []
+            with self.store.transaction() as repos:
+                repo = IncidentRepository(repos.connection)
+                for t in sorted(transitions, key=lambda t: (t.at, severity_rank(t.severity))):
+                    iid = self._on_transition(repo, t)
+                    if iid is not None and iid not in touched:
+                        touched.append(iid)
+            return touched
+
+        return _retrying(work)
 
     def _on_transition(self, repo: IncidentRepository, t: AlertTransition) -> str | None:
         iid = repo.linked(t.key, t.episode)
@@ -452,3 +463,22 @@ class IncidentService:
                     inserted += 1
                 self._tell(repo, "imported", r.id)
         return inserted, updated
+
+
+_ATTEMPTS = 20
+T = TypeVar("T")
+
+
+def _retrying(work: Callable[[], T]) -> T:
+    """Run a unit of work that numbers new incidents (``next_id`` reads the highest id):
+    when a concurrent writer took the same number first, the store refuses the insert
+    (``StoreConflict``), the transaction rolls back whole (outbox messages included) and
+    it runs again with the next number."""
+    for attempt in range(_ATTEMPTS):
+        try:
+            return work()
+        except StoreConflict:
+            if attempt == _ATTEMPTS - 1:
+                raise
+            time.sleep(random.uniform(0.001, 0.02))  # let the other writer commit
+    raise AssertionError("unreachable")

@@ -27,9 +27,9 @@ from alembic.script import ScriptDirectory
 from alembic.util import CommandError
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.engine.url import URL, make_url
-from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+from sqlalchemy.exc import ArgumentError, IntegrityError, SQLAlchemyError
 
-from slm.domain.errors import SlmError, StoreError
+from slm.domain.errors import SlmError, StoreConflict, StoreError
 from slm.store.evaluations import EvaluationRepository
 from slm.store.ingests import IngestRepository
 from slm.store.measurements import MeasurementRepository
@@ -196,6 +196,9 @@ def _errors(store: Store, action: str) -> Iterator[None]:
         raise
     except CommandError as e:
         raise StoreError(f"could not {action} the store {store.url}: {e}") from e
+    except IntegrityError as e:
+        detail = str(getattr(e, "orig", None) or e).strip().splitlines()[0]
+        raise StoreConflict(f"could not {action} the store {store.url}: {detail}") from e
     except SQLAlchemyError as e:
         detail = str(getattr(e, "orig", None) or e).strip().splitlines()[0]
         raise StoreError(f"could not {action} the store {store.url}: {detail}") from e

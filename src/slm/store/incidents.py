@@ -40,6 +40,9 @@ class SignedOffError(ConflictError):
     """The root-cause record of an incident was signed off: it cannot change any more."""
 
 
+_ID_LOCK = 0x736C6D01  # "slm" 1: numbering incidents
+
+
 class IncidentRepository:
     def __init__(self, connection: Connection):
         self.c = connection
@@ -47,6 +50,12 @@ class IncidentRepository:
     # --- incidents -----------------------------------------------------------------------
 
     def next_id(self, kind: str) -> str:
+        """The next free number. On PostgreSQL a transaction-level advisory lock makes
+        concurrent writers take turns until they commit; on SQLite (one writer at a time,
+        but the highest id is read before the write lock is taken) a concurrent insert of
+        the same id is refused and the caller repeats its unit of work."""
+        if self.c.dialect.name == "postgresql":
+            self.c.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _ID_LOCK})
         prefix = PREFIX[kind]
         ids = self.c.execute(sa.select(inc.c.id).where(inc.c.id.like(f"{prefix}-%"))).scalars()
         numbers = [int(m.group(1)) for i in ids if (m := re.fullmatch(rf"{prefix}-(\d+)", i))]
