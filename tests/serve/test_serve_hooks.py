@@ -108,13 +108,17 @@ class RaisesOn:
 
 
 class FailingListener:
-    """An incident ChangeListener (a webhook plug-in) that fails for one SLO's incidents."""
+    """An incident ChangeListener (a webhook plug-in) that fails for one SLO's incidents
+    (``times`` times, or always)."""
 
-    def __init__(self, slo: str):
+    def __init__(self, slo: str, times: int | None = None):
         self.slo = slo
+        self.left = times
 
     def incident_changed(self, connection: Connection, change: IncidentChange) -> None:
-        if change.incident is not None and change.incident.slo == self.slo:
+        mine = change.incident is not None and change.incident.slo == self.slo
+        if mine and (self.left is None or self.left > 0):
+            self.left = None if self.left is None else self.left - 1
             raise ConnectionError("ITSM webhook unreachable")
 
 
@@ -200,15 +204,36 @@ def test_a_failing_pipeline_step_is_counted_by_step_and_the_others_run(
     assert BROKEN in {a.slo for a in alerts.alerts(statuses=[AlertStatus.FIRING])}
     broken = loop.board.get(BROKEN)
     assert broken is not None and broken.successes == 2
-    # the first tick's transitions failed; the second tick has no new transition to apply
-    assert dict(broken.hook_failures) == {"incidents": 1}
+    # the first tick's transitions failed; the second tick applied them again, and failed
+    assert dict(broken.hook_failures) == {"incidents": 2}
     assert any(
         r.getMessage() == f"SLO {BROKEN}: post-evaluation hook alert-pipeline: "
         "failed step(s): incidents"
         for r in caplog.records
     )
-    assert any(r.getMessage() == f"SLO {BROKEN}: updating incidents failed" for r in caplog.records)
+    assert any(
+        r.getMessage().startswith(f"SLO {BROKEN}: updating incidents failed; ")
+        for r in caplog.records
+    )
     text = metrics_text(loop.board)
-    assert f'slm_slo_hook_failures_total{{hook="incidents",service="api",slo="{BROKEN}"}} 1.0' in (
+    assert f'slm_slo_hook_failures_total{{hook="incidents",service="api",slo="{BROKEN}"}} 2.0' in (
         text
     )
+
+
+def test_transitions_whose_incidents_step_failed_are_applied_at_the_next_evaluation(
+    ws: Workspace, store: Store
+) -> None:
+    """The page fires at the first tick while the ITSM plug-in is down (the incidents step
+    rolls back); the second tick has no new transition, yet opens the incident from the
+    kept ones, with the alert's time and its timeline event."""
+    alerts = AlertService(store, ws)
+    incidents = IncidentService(store, ws, listeners=[FailingListener(BROKEN, times=1)])
+    loop = make_loop(ws, store, [AlertPipeline(alerts, None, incidents)])
+    asyncio.run(two_ticks(loop))
+    assert {i.slo for i in incidents.find(status="open")} == set(NAMES)
+    [opened] = [i for i in incidents.find(status="open") if i.slo == BROKEN]
+    assert opened.opened_at == AT
+    assert any(e.kind == "alert" and "-> firing" in e.text for e in opened.events)
+    broken = loop.board.get(BROKEN)
+    assert broken is not None and dict(broken.hook_failures) == {"incidents": 1}

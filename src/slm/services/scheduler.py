@@ -177,9 +177,13 @@ class AlertPipeline:
     incidents, each in its own transaction. A failing step is logged and the next still
     runs (notifications get the budget levels even when alerting failed); the loop never
     stops for it. Transitions whose notification was lost (a crash between the steps) are
-    enqueued at the next start by ``NotificationService.recover``."""
+    enqueued at the next start by ``NotificationService.recover``. Transitions whose
+    incidents step failed (it runs in one transaction, so nothing of them was written) are
+    kept in memory and applied again, before the new ones, at that SLO's next evaluation
+    (at most ``MAX_UNAPPLIED`` per SLO; a restart forgets them)."""
 
     name = "alert-pipeline"
+    MAX_UNAPPLIED = 1000
 
     def __init__(
         self,
@@ -188,6 +192,8 @@ class AlertPipeline:
         incidents: IncidentService | None,
     ):
         self.alerts, self.notifications, self.incidents = alerts, notifications, incidents
+        self._unapplied: dict[str, list[AlertTransition]] = {}
+        self._lock = threading.Lock()
 
     def __call__(self, c: Computed) -> None:
         """Run every step; ``HookStepsFailed`` names the steps that failed (``alerts``,
@@ -208,12 +214,21 @@ class AlertPipeline:
             except Exception:
                 log.exception("SLO %s: enqueueing notifications failed", c.slo)
                 failed.append("notifications")
-        if self.incidents is not None and transitions:
+        with self._lock:
+            batch = [*self._unapplied.pop(c.slo, []), *transitions]
+        if self.incidents is not None and batch:
             try:
-                for iid in self.incidents.on_alert_transitions(transitions):
+                for iid in self.incidents.on_alert_transitions(batch):
                     log.info("SLO %s: incident %s updated from alerts", c.slo, iid)
             except Exception:
-                log.exception("SLO %s: updating incidents failed", c.slo)
+                log.exception(
+                    "SLO %s: updating incidents failed; %d transition(s) kept for the next "
+                    "evaluation",
+                    c.slo,
+                    len(batch),
+                )
+                with self._lock:
+                    self._unapplied[c.slo] = batch[-self.MAX_UNAPPLIED :]
                 failed.append("incidents")
         if failed:
             raise HookStepsFailed(failed)
