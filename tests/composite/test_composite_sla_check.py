@@ -319,3 +319,38 @@ def test_supplier_history_counts_the_stores_approved_incident_exclusions(
     approved = october()
     assert (approved.excluded_minutes, approved.meets_required) == (45, True)
     assert approved.raw_attainment == proposed.attainment
+
+
+@pytest.mark.parametrize(
+    ("sla_calendar", "counted"),
+    [
+        pytest.param("berlin-mornings", True, id="same-calendar-promises-its-hours"),
+        pytest.param("berlin-evenings", False, id="other-calendar-promises-nothing"),
+        pytest.param(None, False, id="round-the-clock-sla-clause"),
+    ],
+)
+def test_a_business_hours_promise_supports_only_the_same_business_hours(
+    tmp_path: Path, examples_dir: Path, sla_calendar: str | None, counted: bool
+) -> None:
+    path = workspace(tmp_path, examples_dir, "99.99")
+    text = (path / "agreements" / "agreements.yaml").read_text()
+    if sla_calendar is not None:
+        text = text.replace(
+            "  budgetOwner: cc-shop\n  clauses:\n    - name: availability\n"
+            "      slo: checkout-availability\n      target: 99.9\n",
+            f"  budgetOwner: cc-shop\n  calendar: {sla_calendar}\n  clauses:\n"
+            "    - name: availability\n      slo: checkout-availability\n      target: 99.9\n"
+            "      businessHoursOnly: true\n",
+        )
+        (path / "agreements" / "agreements.yaml").write_text(text)
+    evenings = MORNINGS.split("---")[0].replace("berlin-mornings", "berlin-evenings")
+    (path / "agreements" / "hours.yaml").write_text(MORNINGS + "---\n" + evenings)
+    ws, agreements, comps = _load(path)
+    (c,) = check_agreements(agreements, comps, ws.slos, ["shop-sla"]).checks
+    mornings = ("cloud-uc-hours", "mornings")
+    promised = {(p.agreement, p.clause) for p in c.promises}
+    ignored = {(a, cl): why for a, cl, why in c.ignored}
+    assert (mornings in promised) is counted, ignored
+    if not counted:
+        expected = "business hours of calendar 'berlin-mornings'" if sla_calendar else "outside"
+        assert expected in ignored[mornings]

@@ -128,10 +128,22 @@ def not_availability(clause: Clause, slos: Mapping[str, SLO]) -> str | None:
     return None
 
 
-def not_a_promise(clause: Clause, slos: Mapping[str, SLO]) -> str | None:
-    """Why an OLA/UC clause promises no round-the-clock availability (``None``: it does)."""
-    if clause.business_hours_only:
-        return "counts business hours only, so it promises nothing outside them"
+def not_a_promise(
+    clause: Clause,
+    slos: Mapping[str, SLO],
+    *,
+    calendar: str | None = None,
+    for_calendar: str | None = None,
+) -> str | None:
+    """Why an OLA/UC clause promises nothing an SLA clause can build on (``None``: it does).
+
+    A business-hours clause promises nothing outside its calendar's business hours, so it
+    supports only an SLA clause that counts the business hours of the same ``Calendar``
+    (``for_calendar``: the SLA's calendar when its clause is business-hours only)."""
+    if clause.business_hours_only and (calendar is None or calendar != for_calendar):
+        if for_calendar is None:
+            return "counts business hours only, so it promises nothing outside them"
+        return f"counts the business hours of calendar {calendar!r}, not those of {for_calendar!r}"
     return not_availability(clause, slos)
 
 
@@ -204,7 +216,12 @@ def check_clause(
     for a in _underpinning(sla, all_agreements):
         for c in a.clauses:
             comp, how_c = clause_component(c, components)
-            why = not_a_promise(c, slos) or (None if comp is not None else how_c)
+            why = not_a_promise(
+                c,
+                slos,
+                calendar=a.calendar,
+                for_calendar=sla.calendar if clause.business_hours_only else None,
+            ) or (None if comp is not None else how_c)
             if why is not None:
                 ignored.append((a.name, c.name, why))
             elif comp is not None:
@@ -426,7 +443,7 @@ def supplier_report(
             for p in chk.promises
             if p.agreement == uc.name and p.clause == clause.name and p.in_scope
         )
-        why = not_a_promise(clause, ws.slos)
+        why = None if supports else not_a_promise(clause, ws.slos)
         note = why or ("" if comp is not None else how)
         if why is None and comp is not None and not supports:
             note = f"component {comp!r} is not one the underpinned SLA clauses depend on"
