@@ -95,6 +95,14 @@ def serve(
             "--probes/--no-probes", help="Run the workspace's synthetic probes in the server."
         ),
     ] = True,
+    source_cache: Annotated[
+        bool,
+        typer.Option(
+            "--source-cache/--no-source-cache",
+            help="Keep Prometheus buckets between evaluations and read only the last 10 "
+            "minutes and what is new (everything again every hour).",
+        ),
+    ] = True,
     notify: Annotated[
         bool,
         typer.Option(
@@ -126,6 +134,7 @@ def serve(
         evaluation_intervals,
     )
     from slm.services.status import StatusBoard
+    from slm.sources.bucket_cache import CachingFactory
     from slm.sources.factory import SourceFactory
     from slm.spec.loader import load_workspace
     from slm.store.db import open_store
@@ -164,7 +173,11 @@ def serve(
     alerting = _alerting(ws, store, clock)
     loop = EvaluationLoop(
         ws,
-        IsolatedSources(lambda: SourceFactory(store=store)),
+        IsolatedSources(
+            (lambda: CachingFactory(SourceFactory(store=store)))
+            if source_cache
+            else (lambda: SourceFactory(store=store))
+        ),
         store,
         board,
         clock=clock,
