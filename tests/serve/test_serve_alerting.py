@@ -13,8 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-from conftest import ServerProcess, copy_examples
+from serve_helpers import ServerProcess, copy_examples
 
 REPLAY_FROM = "2026-10-14T12:55:00Z"
 PAGE_GROUP = "checkout/checkout-availability"

@@ -9,8 +9,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from serve_helpers import AT, ServerProcess, copy_examples
 
-from conftest import AT, ServerProcess, copy_examples
 from slm.rules.target import TargetOptions, select
 from slm.services.alertmanager import SloIndex, Target
 from slm.spec.loader import load_workspace

@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
+from serve_helpers import AT, EXAMPLES, SLM, ServerProcess, copy_examples
 
-from conftest import AT, EXAMPLES, SLM, ServerProcess, copy_examples
 from slm.services.evaluate import evaluate_workspace
 from slm.services.views import result_view
 from slm.sources.factory import SourceFactory
@@ -169,7 +169,7 @@ def test_sigterm_stops_gracefully(examples: Path, tmp_path: Path) -> None:
 def test_a_bad_interval_annotation_is_refused_with_file_and_line(
     tmp_path: Path, annotation: str, message: str
 ) -> None:
-    from conftest import store_workspace
+    from serve_helpers import store_workspace
 
     ws = store_workspace(tmp_path, interval=annotation)
     r = subprocess.run(

@@ -10,8 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from prometheus_client.parser import text_string_to_metric_families
-
-from conftest import AT, FILE_SLO, SERVICE, ServerProcess
+from serve_helpers import AT, FILE_SLO, SERVICE, ServerProcess
 
 T0 = datetime.fromisoformat(AT.replace("Z", "+00:00"))
 FAST = ("--source-timeout", "1s", "--retry-base", "200ms", "--retry-max", "1s")

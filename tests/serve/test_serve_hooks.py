@@ -14,9 +14,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 from prometheus_client import CollectorRegistry, generate_latest
+from serve_helpers import SERVICE
 from sqlalchemy.engine import Connection
 
-from conftest import SERVICE
 from slm.api.metrics import StatusCollector
 from slm.domain.alert_state import AlertStatus
 from slm.domain.series import Buckets

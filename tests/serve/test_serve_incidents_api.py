@@ -19,8 +19,8 @@ from typing import Any
 import httpx
 import pytest
 from fastapi.testclient import TestClient
+from serve_helpers import ServerProcess, store_workspace
 
-from conftest import ServerProcess, store_workspace
 from slm.api.app import create_app
 from slm.api.incidents import incidents_router
 from slm.services.incidents import IncidentService

@@ -8,8 +8,8 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from serve_helpers import AT, ServerProcess, store_workspace
 
-from conftest import AT, ServerProcess, store_workspace
 from slm.store.db import open_store
 
 N = 300

@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from serve_helpers import AT, SLM, ServerProcess, store_workspace
 
-from conftest import AT, SLM, ServerProcess, store_workspace
 from slm.domain.series import DEFAULT_STEP
 from slm.services.ports import FixedClock
 from slm.services.push import (

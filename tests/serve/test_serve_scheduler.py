@@ -10,8 +10,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from serve_helpers import store_workspace
 
-from conftest import store_workspace
 from slm.domain.errors import SourceError, SpecError
 from slm.domain.model import DataSource, MetricQuery
 from slm.domain.series import Buckets
