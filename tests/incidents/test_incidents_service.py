@@ -286,3 +286,37 @@ def test_concurrent_opens_get_distinct_numbers(store: Store, tmp_path: Path) -> 
         ids = [i for chunk in pool.map(open_some, range(4)) for i in chunk]
     assert sorted(ids) == [f"INC-{n:06d}" for n in range(1, 33)]
     assert len(svc.find()) == 32
+
+
+def test_recover_opens_the_incidents_of_page_alerts_logged_but_never_applied(
+    store: Store, tmp_path: Path
+) -> None:
+    """A crash between the alert step (which logs transitions) and the incidents step: at
+    start-up ``recover`` opens the lost page's incident with its timeline, once."""
+    from slm.store.alerts import AlertRepository
+
+    svc = service(store, tmp_path)
+    [applied] = svc.on_alert_transitions([tr("checkout/page-6h-30m", 1, AlertStatus.FIRING, t(9))])
+    svc.add_event(applied, "resolved", "fixed", at=t(9, 30))
+    logged = [
+        tr("checkout/page-6h-30m", 1, AlertStatus.FIRING, t(9)),  # applied above
+        tr("checkout/page-1h-5m", 1, AlertStatus.FIRING, t(10)),  # lost
+        tr("checkout/ticket-1d-2h", 1, AlertStatus.FIRING, t(10, 2), "ticket"),  # joins it
+        tr("checkout/page-1h-5m", 1, AlertStatus.RESOLVED, t(11)),  # lost, after the firing
+    ]
+    with store.transaction() as repos:
+        for x in logged:
+            AlertRepository(repos.connection).add_event(x, NOW)
+    [opened] = svc.recover(t(8))
+    assert opened != applied
+    inc = svc.get(opened)
+    assert inc.source == "alert" and inc.opened_at == t(10)
+    alerts = [e.text for e in inc.timeline if e.kind == "alert"]
+    assert [(a.split(" ", 1)[0], a.rsplit(" -> ", 1)[-1]) for a in alerts] == [
+        ("page-1h-5m", "firing"),
+        ("ticket-1d-2h", "firing"),  # as live: a ticket of the group joins its incident
+        ("page-1h-5m", "resolved"),
+    ]
+    assert svc.recover(t(8)) == []  # applied now: nothing more
+    assert len(svc.find()) == 2
+    assert [e.kind for e in svc.get(opened).timeline].count("alert") == 3

@@ -255,7 +255,7 @@ class _Alerting:
         wall = SystemClock()  # bookkeeping times; evaluations carry the evaluation clock
         alerts = AlertService(store, ws, clock=wall)
         self.notifications = NotificationService(store, ws, clock=wall)
-        incidents = IncidentService(store, ws, clock=wall)
+        incidents = self.incidents = IncidentService(store, ws, clock=wall)
         self.pipeline = AlertPipeline(alerts, self.notifications, incidents)
         self.dispatcher = Dispatcher(store, clock=wall)
         receiver = AlertmanagerReceiver(
@@ -268,9 +268,16 @@ class _Alerting:
             done = self.notifications.recover(since)
         except Exception as e:  # a store problem here must not keep the server down
             log.warning("could not recover notifications of earlier alerts: %s", e)
-            return
+            done = []
         if done:
             log.info("enqueued %d notification(s) of alerts logged before a restart", len(done))
+        try:
+            opened = self.incidents.recover(since)
+        except Exception as e:
+            log.warning("could not recover incidents of earlier page alerts: %s", e)
+            return
+        if opened:
+            log.info("incident(s) %s updated from page alerts logged before a restart", opened)
 
     async def dispatch(self) -> None:
         """Deliver due notifications until cancelled (the delivery runs in a thread)."""

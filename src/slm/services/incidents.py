@@ -285,6 +285,29 @@ class IncidentService:
 
         return _retrying(work)
 
+    def recover(self, since: datetime) -> list[str]:
+        """Apply the page alerts logged since ``since`` that fired but have no incident.
+
+        ``AlertService.process`` commits transitions before the incidents step runs; a
+        server that crashed between the two (or whose incidents step kept failing until it
+        stopped) would never open those incidents. Call this at start-up (e.g. with the
+        last hour). Only firing transitions whose alert episode is linked to no incident are
+        applied (with the transitions of the same episode that followed), so it is a no-op
+        for everything that was applied already."""
+        from slm.store.alerts import AlertRepository
+
+        with self.store.transaction() as repos:
+            events = AlertRepository(repos.connection).events(since=since)
+            repo = IncidentRepository(repos.connection)
+            episodes = {
+                (t.key, t.episode)
+                for t in events
+                if t.to_status is AlertStatus.FIRING and repo.linked(t.key, t.episode) is None
+            }
+        # the lost episodes' transitions in order: firing, and what followed (resolved)
+        lost = [t for t in events if (t.key, t.episode) in episodes]
+        return self.on_alert_transitions(lost) if lost else []
+
     def _on_transition(self, repo: IncidentRepository, t: AlertTransition) -> str | None:
         iid = repo.linked(t.key, t.episode)
         text = f"{t.rule} ({t.severity}) {t.from_status} -> {t.to_status}"
