@@ -23,7 +23,7 @@ and are only due for a breached clause: a tier above the clause's target never a
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import ROUND_HALF_EVEN, Decimal
@@ -196,6 +196,26 @@ class DowntimeRule:
         return f"{self.interval_minutes}-minute interval with error rate above {rate}%"
 
 
+def _down_entries(
+    down: BoolArray,
+    start: datetime,
+    excluded: BoolArray,
+    source: str,
+    worst: Callable[[int, int], str],
+) -> list[Entry]:
+    """One ``downtime`` entry per run of down minutes: ``worst(i, j)`` says how bad the
+    minutes ``[i, j)`` were; minutes of it that an exclusion covers are counted."""
+    out = []
+    for s, e in runs(down, start):
+        i, j = int((s - start) // MINUTE), int((e - start) // MINUTE)
+        why = f"down: {worst(i, j)}"
+        overlap = int((down[i:j] & excluded[i:j]).sum())
+        if overlap:
+            why += f"; {overlap} minute(s) of it excluded"
+        out.append(Entry("downtime", why, source, s, e, j - i))
+    return out
+
+
 def _percent_text(r: Fraction) -> str:
     d = Decimal(r.numerator) / Decimal(r.denominator) * 100
     return format(d.normalize(), "f")
@@ -231,14 +251,16 @@ def downtime_figures(
             source,
         )
     ]
-    for s, e in runs(down, events.start):
-        i, j = int((s - events.start) // MINUTE), int((e - events.start) // MINUTE)
-        worst = float(rate[i // w : -(-j // w)].max())
-        overlap = int((down[i:j] & excluded.mask[i:j]).sum())
-        why = f"down: error rate up to {worst * 100:.2f}% (> {_percent_text(rule.max_error)}%)"
-        if overlap:
-            why += f"; {overlap} minute(s) of it excluded"
-        entries.append(Entry("downtime", why, source, s, e, j - i))
+    limit = _percent_text(rule.max_error)
+    entries += _down_entries(
+        down,
+        events.start,
+        excluded.mask,
+        source,
+        lambda i, j: (
+            f"error rate up to {float(rate[i // w : -(-j // w)].max()) * 100:.2f}% (> {limit}%)"
+        ),
+    )
     entries += excluded.entries
     n_down, n_meas = int(down.sum()), int(measured.sum())
     adj_down, adj_meas = int((down & keep).sum()), int(keep.sum())
@@ -324,14 +346,16 @@ def ratio_slice_figures(
             source,
         )
     ]
-    for s, e in runs(down, events.start):
-        i, j = int((s - events.start) // MINUTE), int((e - events.start) // MINUTE)
-        worst = float(ratio[i // w : -(-j // w)].min())
-        overlap = int((down[i:j] & excluded.mask[i:j]).sum())
-        why = f"down: slice ratio down to {worst * 100:.2f}% (< {_percent_text(rule.down_below)}%)"
-        if overlap:
-            why += f"; {overlap} minute(s) of it excluded"
-        entries.append(Entry("downtime", why, source, s, e, j - i))
+    floor = _percent_text(rule.down_below)
+    entries += _down_entries(
+        down,
+        events.start,
+        excluded.mask,
+        source,
+        lambda i, j: (
+            f"slice ratio down to {float(ratio[i // w : -(-j // w)].min()) * 100:.2f}% (< {floor}%)"
+        ),
+    )
     entries += excluded.entries
     n_down, adj_down = int(down.sum()), int((down & keep).sum())
     failing = (has_data & (bad > 0)) | lost  # slices that count against the clause
