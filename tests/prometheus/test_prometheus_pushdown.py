@@ -8,13 +8,14 @@ end at END; the data starts at START = END - 3d1h.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
-from prom_helpers import END, History
+from prom_helpers import END, FakeServer, Handler, History, reply
 from typer.testing import CliRunner
 
 from slm.cli import app
@@ -451,3 +452,29 @@ def test_table_says_which_path(
     assert len(lines) == 2
     assert "pushdown" in lines[0] and "buckets (a counter restarted" in lines[1]
     assert np.isfinite(float(lines[0].split("│")[4].strip().rstrip("%")))
+
+
+def test_a_server_without_the_at_modifier_falls_back_to_buckets(
+    http_server: Callable[[Handler], FakeServer],
+) -> None:
+    """Prometheus 2.25-2.32 refuse ``@`` unless a feature flag is on: every window is then
+    read as buckets, saying why, instead of every SLO failing."""
+    refusal = json.dumps(
+        {
+            "status": "error",
+            "errorType": "bad_data",
+            "error": "1:27: parse error: @ modifier is disabled, use "
+            "--enable-feature=promql-at-modifier to enable it",
+        }
+    ).encode()
+    server = http_server(lambda h, n: reply(h, 400, refusal))
+    src = PrometheusSource(client_for(config_for(None, {"url": server.url})))
+    pushes = src.window_totals(
+        [query("x_total", counter=True), query("max_over_time(g[1m])", counter=False)],
+        END,
+        [H, D],
+    )
+    for push in pushes:
+        assert push.error is None and push.totals == {}
+        assert set(push.fallback) == {H, D}
+        assert all("@ modifier" in why for why in push.fallback.values())

@@ -310,6 +310,16 @@ def _batch(client: PrometheusClient, exprs: Sequence[tuple[int, _Expr]], time_ms
     return out
 
 
+NO_AT_MODIFIER = (
+    "the server does not accept the @ modifier (Prometheus 2.25-2.32 need "
+    "--enable-feature=promql-at-modifier)"
+)
+
+
+def _no_at_modifier(message: str) -> bool:
+    return "@ modifier" in message and ("disabled" in message or "not supported" in message)
+
+
 def _rejected(e: SourceError) -> bool:
     """Prometheus refused the query itself (bad PromQL, bad labels), not a transport error."""
     return "HTTP 400" in str(e) or "HTTP 422" in str(e)
@@ -360,6 +370,15 @@ class Pushdown:
             exprs.append(_resets(n + k, g.text, end_ms, longest))
         time_ms = end_ms + 60_000
         answers, errors = self._run(list(enumerate(exprs)), time_ms)
+        if any(_no_at_modifier(m) for m in errors.values()):  # Prometheus < 2.33 by default
+            every: list[WindowPush] = []
+            for i in range(len(queries)):
+                m = errors.get(i)
+                if m is not None and not _no_at_modifier(m):
+                    every.append(WindowPush(error=m))  # a problem of its own
+                else:
+                    every.append(WindowPush({}, dict.fromkeys(windows, NO_AT_MODIFIER)))
+            return every
         parts: dict[int, list[tuple[_Expr, list[tuple[_Labels, float]]]]] = defaultdict(list)
         for k, e in enumerate(exprs):
             parts[e.query].append((e, answers.get(k, [])))
