@@ -138,3 +138,73 @@ def test_sloth_rates_become_events_per_bucket(
     end = int(datetime.fromisoformat(at).timestamp())
     counted = sum(v for t, v in history.counts["total"].items() if end - 30 * 86400 <= t < end)
     assert result["total"] == pytest.approx(counted, rel=0.01)
+
+
+def test_serve_with_its_bucket_cache_reports_what_evaluate_computes(
+    history: History, tmp_path: Path
+) -> None:
+    """``slm serve`` on the real Prometheus, the clock frozen at ``AT`` and the SLO evaluated
+    every second: later evaluations read only the recent tail and splice it onto the kept
+    buckets; every one reports exactly what ``slm evaluate`` computes from a fresh read."""
+    import os
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    import httpx
+
+    at = "2026-10-31T20:00:00Z"
+    prom = write(
+        tmp_path,
+        "prom",
+        type="Prometheus",
+        details=f"    url: {history.url}",
+        counter="true",
+        good="{query: 'http_requests_total{code=\"200\"}'}",
+        total="{query: http_requests_total}",
+        window="1d",
+        method="Occurrences",
+        slice="",
+    )
+    text = (
+        (prom / "slo.yaml")
+        .read_text()
+        .replace(
+            "metadata: {name: web-availability}",
+            "metadata:\n  name: web-availability\n  annotations: {slm.dev/evaluation-interval: 1s}",
+        )
+    )
+    (prom / "slo.yaml").write_text(text)
+    [expected] = evaluate(prom, at)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "slm", "serve", str(prom), "--at", at, "--port", str(port),
+         "--workspace", str(tmp_path), "--no-probes", "--no-notify"],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}/api/v1/slos/web-availability/status"
+    seen: list[dict[str, object]] = []
+    try:
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline and len(seen) < 3:
+            try:
+                body = httpx.get(url, timeout=5).json()
+            except httpx.HTTPError:
+                time.sleep(0.2)
+                continue
+            results = body.get("results") or []
+            stamp = body.get("last_success")
+            if results and stamp and all(stamp != s["last_success"] for s in seen):
+                seen.append({"last_success": stamp, **results[0]})
+            time.sleep(0.3)
+    finally:
+        proc.terminate()
+        output = proc.communicate(timeout=30)[0]
+    assert len(seen) == 3, output[-2000:]
+    for got in seen:
+        for field in ("good", "total", "sli", "coverage"):
+            assert got[field] == expected[field], (field, got, expected)
