@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import signal
 import socket
+import sys
 import threading
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -14,6 +16,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from slm.cli.app import DbOpt, PathsArg, WorkspaceOpt, app, err, out, parse_instant
+from slm.domain.errors import SlmError
 
 if TYPE_CHECKING:
     from slm.services.ports import Clock
@@ -35,8 +38,19 @@ def _duration(value: str, param: str) -> timedelta:
         raise typer.BadParameter(str(e), param_hint=param) from None
 
 
+INHERITED_SOCKET = "SLM_SERVE_SOCKET_FD"
+"""The listening socket's file descriptor, handed over by a reloading ``slm serve``."""
+
+
 def _listen(host: str, port: int) -> socket.socket:
-    """Bind the listening socket first, so a taken port is a clear error before any work."""
+    """Bind the listening socket first, so a taken port is a clear error before any work
+    (or take over the one a reloading ``slm serve`` passed on: no connection is refused
+    while it restarts)."""
+    inherited = os.environ.pop(INHERITED_SOCKET, None)
+    if inherited is not None:
+        sock = socket.socket(fileno=int(inherited))
+        sock.set_inheritable(False)
+        return sock
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
         family, kind, proto, _, address = infos[0]
@@ -226,14 +240,35 @@ def serve(
         timeout_graceful_shutdown=10,
     )
     received: list[str] = []
+    server = uvicorn.Server(config)
 
     def note(signum: int, _frame: object) -> None:  # uvicorn re-raises it after shutdown
         received.append(signal.Signals(signum).name)
 
+    def reload(_signum: int, _frame: object) -> None:
+        """SIGHUP: check the specs at PATH; if they load, stop gracefully and start again
+        (the same command, the listening socket handed over); if not, keep serving."""
+        try:
+            new = load_workspace(paths)
+        except SlmError as e:
+            log.error("SIGHUP: the specs were not reloaded; slm serve goes on with the old:\n%s", e)
+            return
+        log.warning("SIGHUP: reloading %s; restarting with the new specs", new.summary())
+        received.append("SIGHUP")
+        server.should_exit = True
+
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, note)
-    uvicorn.Server(config).run(sockets=[sock])
+    signal.signal(signal.SIGHUP, reload)
+    handover = os.dup(sock.fileno())  # uvicorn closes its socket when it stops
+    server.run(sockets=[sock])
     store.close()
+    if received == ["SIGHUP"]:
+        err.print("slm serve: reloading (SIGHUP)", markup=False)
+        os.set_inheritable(handover, True)
+        env = {**os.environ, INHERITED_SOCKET: str(handover)}
+        os.execve(sys.executable, [sys.executable, "-m", "slm", *sys.argv[1:]], env)
+    os.close(handover)
     err.print(
         f"slm serve: stopped ({', '.join(sorted(set(received))) or 'shutdown'})", markup=False
     )
