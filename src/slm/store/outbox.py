@@ -49,27 +49,12 @@ class NewMessage:
 
 
 @dataclass(frozen=True)
-class StoredMessage:
+class StoredMessage(NewMessage):
+    """A message in the outbox: what was enqueued, and its delivery state."""
+
     id: int
-    message_id: str
-    dedup_key: str
-    policy: str
-    level: int
-    level_name: str
-    trigger: str
-    slo: str
-    objective: str
-    service: str
-    recipient: str
-    channel: str
-    channel_config: Mapping[str, Any]
-    to: tuple[str, ...]
-    subject: str
-    body: str
-    payload: Mapping[str, Any]
     status: str
     attempts: int
-    max_attempts: int
     next_attempt_at: datetime
     lease_owner: str | None
     lease_until: datetime | None
