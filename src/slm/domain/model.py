@@ -6,6 +6,7 @@ dataclasses through ``slm.spec.mapper``; every later layer reads only these.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -83,6 +84,15 @@ class MetricQuery:
     spec: Mapping[str, Any]
     base_dir: str = "."
     counter: bool = False
+
+    @property
+    def key(self) -> str:
+        """Identity for caches and memos: equal keys read equal buckets."""
+        return json.dumps(
+            [self.source, self.source_type, dict(self.spec), self.base_dir, self.counter],
+            sort_keys=True,
+            default=str,
+        )
 
 
 @dataclass(frozen=True)

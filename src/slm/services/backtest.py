@@ -14,7 +14,6 @@ each SLO's period is used. Incidents come from a CSV or YAML file (``load_incide
 from __future__ import annotations
 
 import csv
-import json
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -256,11 +255,7 @@ class _Reader:
         self._memo: dict[tuple[str, datetime, datetime], Buckets] = {}
 
     def read(self, q: MetricQuery, start: datetime, end: datetime) -> Buckets:
-        key = (
-            json.dumps([q.source, q.source_type, dict(q.spec), q.base_dir], default=str),
-            start,
-            end,
-        )
+        key = (q.key, start, end)
         if key not in self._memo:
             ds = self.ws.datasources.get(q.source) if q.source else None
             self._memo[key] = self.factory.for_query(q, ds).read(q, start, end, self.step)

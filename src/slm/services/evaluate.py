@@ -8,7 +8,6 @@ failures beside the results of the rest.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -49,12 +48,6 @@ def _roles(indicator: Indicator) -> dict[str, MetricQuery]:
     return {role: q for role, q in candidates.items() if q is not None}
 
 
-def _query_key(q: MetricQuery) -> str:
-    return json.dumps(
-        [q.source, q.source_type, dict(q.spec), q.base_dir, q.counter], sort_keys=True, default=str
-    )
-
-
 class _Reader:
     """Reads queries through the factory, memoising identical (query, span) reads."""
 
@@ -63,7 +56,7 @@ class _Reader:
         self._memo: dict[tuple[str, datetime, datetime], Buckets] = {}
 
     def read(self, q: MetricQuery, start: datetime, end: datetime) -> Buckets:
-        key = (_query_key(q), start, end)
+        key = (q.key, start, end)
         if key not in self._memo:
             ds = self.ws.datasources.get(q.source) if q.source else None
             source = self.factory.for_query(q, ds)

@@ -30,7 +30,7 @@ from slm.domain.results import ErrorBudget
 from slm.domain.series import DEFAULT_STEP, Buckets, floor_to_step
 from slm.domain.tally import Counting, Tally, segment_counts
 from slm.domain.window_totals import WindowPush
-from slm.services.evaluate import Failure, _query_key, _Reader, _roles, rollup_notes
+from slm.services.evaluate import Failure, _Reader, _roles, rollup_notes
 from slm.services.ports import SourceFactory, WindowSource
 from slm.spec.workspace import Workspace
 
@@ -116,7 +116,7 @@ def _push(
     pushed = _Pushed()
     groups: dict[int, tuple[WindowSource, dict[str, MetricQuery]]] = {}
     for q in queries:
-        key = _query_key(q)
+        key = q.key
         if key in pushed.answers or key in pushed.unsupported:
             continue
         ds = ws.datasources.get(q.source) if q.source else None
@@ -170,7 +170,7 @@ def _from_pushdown(
     """The window's tally from pushdown totals, or why it must come from buckets."""
     totals = {}
     for role, q in roles.items():
-        key = _query_key(q)
+        key = q.key
         if key in pushed.unsupported:
             return "the source cannot sum windows"
         answer = pushed.answers[key]

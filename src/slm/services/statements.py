@@ -262,7 +262,7 @@ class _Data:
             raise SlmError(f"SLO {slo_name!r}: cannot use its data: {e}") from e
 
     def _read(self, q: MetricQuery) -> Buckets:
-        key = json.dumps([q.source, q.source_type, dict(q.spec)], sort_keys=True, default=str)
+        key = q.key
         if key not in self._buckets:
             ds = self.ws.datasources.get(q.source) if q.source else None
             b = self.factory.for_query(q, ds).read(q, self.start, self.end, MINUTE)
@@ -270,7 +270,8 @@ class _Data:
             h = hashlib.sha256(np.ascontiguousarray(b.values).tobytes())
             h.update(np.ascontiguousarray(b.present).tobytes())
             span = f"{self.start.isoformat()}/{self.end.isoformat()}"
-            self.inputs.data[f"{key} {span}"] = h.hexdigest()
+            label = json.dumps([q.source, q.source_type, dict(q.spec)], sort_keys=True, default=str)
+            self.inputs.data[f"{label} {span}"] = h.hexdigest()
         return self._buckets[key]
 
     def read_buckets(self) -> list[Buckets]:

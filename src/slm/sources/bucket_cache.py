@@ -18,7 +18,6 @@ boundary; counters as increases between consecutive boundaries).
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 from collections.abc import Callable
@@ -81,7 +80,7 @@ class BucketCache:
         end: datetime,
         step: timedelta,
     ) -> Buckets:
-        key = (_query_key(query), step)
+        key = (query.key, step)
         with self._lock:
             entry = self._entries.get(key)
         now = self._now()
@@ -140,12 +139,6 @@ class CachedSource:
 
 def _n(start: datetime, end: datetime, step: timedelta) -> int:
     return max(0, (end - start) // step)
-
-
-def _query_key(q: MetricQuery) -> str:
-    return json.dumps(
-        [q.source, q.source_type, q.counter, q.base_dir, dict(q.spec)], sort_keys=True, default=str
-    )
 
 
 class _Factory(Protocol):

@@ -235,7 +235,10 @@ def merge_selectors(texts: dict[int, str], parallel: int = 4) -> list[MergedSele
     return out
 
 
-def _filter(text: str, cover_text: str) -> frozenset[tuple[str, str, str]] | None:
+_Matchers = frozenset[tuple[str, str, str]]  # (label, "=" or "!=", value)
+
+
+def _filter(text: str, cover_text: str) -> _Matchers | None:
     """The matchers that pick ``text``'s series out of ``cover_text``'s, when Python can
     apply them exactly: ``=``/``!=`` on plain values, and a cover that names its metric
     (series are keyed without the name). None: ask Prometheus for ``text``'s values."""
@@ -252,7 +255,7 @@ def _filter(text: str, cover_text: str) -> frozenset[tuple[str, str, str]] | Non
     return frozenset(out)
 
 
-def _matches(labels: _Labels, matchers: frozenset[tuple[str, str, str]]) -> bool:
+def _matches(labels: _Labels, matchers: _Matchers) -> bool:
     """PromQL semantics: an absent label has the empty value."""
     have = dict(labels)
     return all((have.get(label, "") == value) == (op == "=") for label, op, value in matchers)
@@ -366,7 +369,7 @@ class Pushdown:
                 if i in roots:
                     exprs.append(_resets(i, text, end_ms, longest))
         for k, g in enumerate(groups):  # one virtual query per group, after the real ones
-            exprs += [*_values(n + k, g.text, end_ms, windows_ms)]
+            exprs += _values(n + k, g.text, end_ms, windows_ms)
             exprs.append(_resets(n + k, g.text, end_ms, longest))
         time_ms = end_ms + 60_000
         answers, errors = self._run(list(enumerate(exprs)), time_ms)
@@ -390,7 +393,7 @@ class Pushdown:
             merged = _Counter.parse(parts[n + k], end_ms)
             for r, value in g.members.items():
                 if failed is None:
-                    counters[r] = merged.restricted(g.label, value)
+                    counters[r] = merged.restricted(frozenset({(g.label, "=", value)}))
                 else:  # ask each member alone: its own query may well be fine
                     unanswered.add(r)
                     second += _values(r, texts[r], end_ms, windows_ms)
@@ -399,18 +402,16 @@ class Pushdown:
             if j in errors or j in unanswered:  # no values to filter: ask its own
                 second += _values(i, texts[i], end_ms, windows_ms)
             else:
-                counters[i].values = {
-                    t: {lb: v for lb, v in series.items() if _matches(lb, extra)}
-                    for t, series in counters[j].values.items()
-                }
+                counters[i].values = counters[j].restricted(extra).values
         # round one: each counter judged by its cover's check over the longest window
         verdicts: dict[int, dict[int, str | None]] = {i: {} for i in counters}
         for i in counters:
             j = cover.get(i, i)
             judge = counters.get(j)
-            checked = judge is not None and longest in judge.resets and j not in unanswered
+            # a group member whose merged query failed has no check yet: its own, below
+            checked = judge is not None and longest in judge.resets
             for w in windows_ms:
-                reason = judge.check(w, longest) if judge is not None and checked else "unchecked"
+                reason = judge.check(w, longest) if judge is not None else "unchecked"
                 if reason is None or (j == i and w == longest and checked):
                     verdicts[i][w] = reason
                 else:
@@ -508,12 +509,12 @@ class _Counter:
             (c.values if e.kind == "value" else c.resets)[e.ms] = _by_series(series)
         return c
 
-    def restricted(self, label: str, value: str) -> _Counter:
-        """The answers of the series whose ``label`` is ``value`` (a merged selector's
-        member; an absent label is empty, as in PromQL)."""
+    def restricted(self, matchers: _Matchers) -> _Counter:
+        """The answers of the series that ``matchers`` select (a merged selector's member,
+        or a selector inside its cover)."""
 
         def mine(series: dict[_Labels, float]) -> dict[_Labels, float]:
-            return {lb: v for lb, v in series.items() if dict(lb).get(label, "") == value}
+            return {lb: v for lb, v in series.items() if _matches(lb, matchers)}
 
         return _Counter(
             self.e_ms,
