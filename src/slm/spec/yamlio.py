@@ -101,7 +101,10 @@ class _Composer(CParser, _Resolver):
         _Resolver.__init__(self)
 
 
-class _Duplicate(Exception):
+class _Refused(Exception):
+    """A document libyaml composes but slm refuses: a duplicate key, a recursive alias, a
+    merge of something other than mappings (0-based ``line`` within the document)."""
+
     def __init__(self, line: int, message: str):
         self.line = line
         self.message = message
@@ -121,7 +124,7 @@ def parse_file(path: str, text: str) -> tuple[list[YamlDocument], list[YamlSynta
             line = offset + mark.line + 1 if mark is not None else offset + 1
             errors.append(YamlSyntaxError(path, line, _yaml_message(e)))
             continue
-        except _Duplicate as e:
+        except _Refused as e:
             errors.append(YamlSyntaxError(path, offset + e.line + 1, e.message))
             continue
         except (yaml.YAMLError, ValueError) as e:
@@ -153,7 +156,7 @@ def _plain(
     if isinstance(node, ScalarNode):
         return _scalar(node)
     if id(node) in stack:
-        raise _Duplicate(node.start_mark.line, "invalid YAML: a recursive alias")
+        raise _Refused(node.start_mark.line, "invalid YAML: a recursive alias")
     stack = (*stack, id(node))
     lines.setdefault(path, offset + node.start_mark.line + 1)
     if isinstance(node, SequenceNode):
@@ -173,7 +176,7 @@ def _plain(
             continue
         k = str(_plain(key, path, offset, {}, stack))
         if k in out:
-            raise _Duplicate(
+            raise _Refused(
                 key.start_mark.line, f'invalid YAML: found duplicate key "{k}" in a mapping'
             )
         sub = (*path, k)
@@ -193,7 +196,7 @@ def _merge_pairs(value: Node) -> list[tuple[Node, Node]]:
     pairs: list[tuple[Node, Node]] = []
     for m in maps:
         if not isinstance(m, MappingNode):
-            raise _Duplicate(m.start_mark.line, "invalid YAML: << merges only mappings")
+            raise _Refused(m.start_mark.line, "invalid YAML: << merges only mappings")
         pairs += m.value
     return pairs
 
