@@ -6,7 +6,7 @@ SLM    := $(VENV)/bin/slm
 STAMP  := $(VENV)/.installed-stamp
 AT     ?= 2026-11-01T00:00:00Z
 
-.PHONY: install run test check lint types bench examples-data clean
+.PHONY: install run test check lint types docs bench examples-data clean
 
 install: $(STAMP)
 
@@ -36,8 +36,12 @@ test: install examples-data
 	$(PY) -m pytest -n 2 $(PYTEST_ARGS)
 
 lint: install
-	$(VENV)/bin/ruff check src tests bench examples
-	$(VENV)/bin/ruff format --check src tests bench examples
+	$(VENV)/bin/ruff check src tests bench examples scripts
+	$(VENV)/bin/ruff format --check src tests bench examples scripts
+
+# docs/cli.md's command reference is generated from the CLI (tests fail when it drifts).
+docs: install
+	$(PY) scripts/gen_cli_docs.py
 
 types: install
 	$(VENV)/bin/mypy

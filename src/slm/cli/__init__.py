@@ -7,6 +7,7 @@ bad input never prints a traceback.
 
 from __future__ import annotations
 
+import os
 import sys
 
 from slm import __version__
@@ -38,6 +39,10 @@ def version() -> None:
     out.print(__version__)
 
 
+# Exit code of a failure slm did not foresee (a bug): BSD's EX_SOFTWARE.
+INTERNAL_ERROR = 70
+
+
 def main() -> None:
     try:
         app()
@@ -53,6 +58,24 @@ def main() -> None:
     except KeyboardInterrupt:
         err.print("interrupted")
         sys.exit(130)
+    except BrokenPipeError:
+        # The reader went away (``slm ... | head``): nothing more to say to it.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # no second error when Python flushes at exit
+        sys.exit(1)
+    except OSError as e:
+        where = f" {e.filename}" if e.filename else ""
+        err.print(f"error:{where}: {e.strerror or e}", markup=False, highlight=False)
+        sys.exit(1)
+    except Exception as e:
+        if os.environ.get("SLM_DEBUG"):
+            raise
+        err.print(
+            f"internal error: {type(e).__name__}: {e} (a bug in slm; SLM_DEBUG=1 shows where)",
+            markup=False,
+            highlight=False,
+        )
+        sys.exit(INTERNAL_ERROR)
 
 
 __all__ = ["app", "main"]

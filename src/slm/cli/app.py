@@ -7,18 +7,62 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
+from rich.console import Console, ConsoleDimensions
+
+from slm import __version__
 
 app = typer.Typer(
     name="slm",
     help="Service level management: SLOs, error budgets, burn-rate alerts.",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,
     pretty_exceptions_enable=False,
 )
 
-out = Console(soft_wrap=True)
-err = Console(stderr=True, soft_wrap=True)
+# Wide enough for any table slm prints: nothing wraps or is cut short.
+FULL_WIDTH = 10_000
+
+
+class StreamConsole(Console):
+    """A console on stdout or stderr that, when its stream is not a terminal (a pipe, a
+    file), prints tables at their natural width: no wrapping, no ellipsis, greppable lines.
+    On a terminal it follows the terminal's width (``COLUMNS`` overrides)."""
+
+    @property
+    def size(self) -> ConsoleDimensions:
+        if not self.is_terminal and self._width is None:
+            return ConsoleDimensions(FULL_WIDTH, 25)
+        return super().size
+
+    @size.setter
+    def size(self, new_size: tuple[int, int]) -> None:
+        self._width, self._height = new_size
+
+
+out = StreamConsole(soft_wrap=True)
+err = StreamConsole(stderr=True, soft_wrap=True)
+
+
+def _version(value: bool) -> None:
+    if value:
+        out.print(f"slm {__version__}", markup=False, highlight=False)
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            callback=_version,
+            is_eager=True,
+            help="Print the version and exit.",
+        ),
+    ] = False,
+) -> None:
+    """Service level management: SLOs, error budgets, burn-rate alerts."""
+
 
 PathsArg = Annotated[list[Path], typer.Argument(help="Spec files or directories (recursive).")]
 DbOpt = Annotated[

@@ -12,6 +12,7 @@ import typer
 from rich.table import Table
 
 from slm.cli.app import DbOpt, WorkspaceOpt, app, out, parse_instant
+from slm.cli.output import OutputOpt, emit
 
 if TYPE_CHECKING:
     from slm.services.incidents import IncidentService
@@ -260,7 +261,7 @@ def incident_import(
 @incident_app.command("export")
 def incident_export(
     fmt: Annotated[str, typer.Option("--format", help="servicenow or jira")],
-    output: Annotated[Path | None, typer.Option("--output", "-o", help="Default: stdout.")] = None,
+    output: OutputOpt = None,
     kind: Annotated[str | None, typer.Option("--kind")] = None,
     db: DbOpt = None,
     workspace: WorkspaceOpt = Path("."),
@@ -271,11 +272,7 @@ def incident_export(
     if fmt not in itsm.FORMATS:
         raise typer.BadParameter(f"{fmt!r}: use servicenow or jira", param_hint="--format")
     doc = itsm.export(_service(None, db, workspace).find(kind=kind), fmt)
-    text = json.dumps(doc, indent=2) + "\n"
-    if output is None:
-        sys.stdout.write(text)
-    else:
-        output.write_text(text, encoding="utf-8")
+    emit(json.dumps(doc, indent=2) + "\n", output)
 
 
 def _major(

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import sys
-import tempfile
 from datetime import timedelta
 from enum import StrEnum
 from pathlib import Path
@@ -13,6 +10,7 @@ from typing import Annotated, Literal
 import typer
 
 from slm.cli.app import PathsArg, app, err
+from slm.cli.output import OutputOpt, emit
 
 rules_app = typer.Typer(
     help="Prometheus recording and alerting rules (Sloth conventions).", no_args_is_help=True
@@ -59,25 +57,10 @@ def _period(value: str | None) -> timedelta | None:
         raise typer.BadParameter(str(e), param_hint="--period") from None
 
 
-def write_atomically(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file: all of it or nothing."""
-    directory = path.parent if str(path.parent) else Path(".")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=directory)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 @rules_app.command("generate")
 def generate(
     paths: PathsArg,
-    output: Annotated[
-        Path | None, typer.Option("-o", "--output", help="Write here (atomically), not stdout.")
-    ] = None,
+    output: OutputOpt = None,
     fmt: Annotated[
         RulesFormat,
         typer.Option(
@@ -145,9 +128,5 @@ def generate(
         err.print(f"note: {note}", markup=False, highlight=False)
     for s in result.skipped:
         err.print(f"note: {s}", markup=False, highlight=False)
-    if output is None:
-        sys.stdout.write(result.text)
-    else:
-        write_atomically(output, result.text)
-        groups = sum(len(s.groups) for s in result.sets)
-        err.print(f"wrote {output} ({groups} groups)", markup=False, highlight=False)
+    groups = sum(len(s.groups) for s in result.sets)
+    emit(result.text, output, note=f"{groups} groups")

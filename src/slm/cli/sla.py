@@ -13,6 +13,7 @@ from typing import Annotated, Any
 import typer
 
 from slm.cli.app import DbOpt, PathsArg, WorkspaceOpt, app, err, out, parse_instant
+from slm.cli.output import OutputOpt, emit, plain_text
 
 sla_app = typer.Typer(
     help="Agreements (SLA, OLA, UC): statements, credits per cost centre, target simulation.",
@@ -65,9 +66,7 @@ def statement(
     record: Annotated[
         bool, typer.Option("--record", help="Store the statement with its inputs.")
     ] = False,
-    output: Annotated[
-        Path | None, typer.Option("-o", "--output", help="Write here, not stdout.")
-    ] = None,
+    output: OutputOpt = None,
     db: DbOpt = None,
     workspace: WorkspaceOpt = Path("."),
 ) -> None:
@@ -88,14 +87,14 @@ def statement(
         state = record_statement(store, st, SystemClock())
         err.print(f"statement {state} in {store.url} (inputs {st.inputs['sha256'][:12]})")
     if fmt is StatementFormat.table:
-        out.print(statement_table(statement_dict(st)))
+        table = statement_table(statement_dict(st))
+        if output is None:
+            out.print(table)
+        else:
+            emit(plain_text(table), output)
         return
     text = statement_json(st) if fmt is StatementFormat.json else statement_html(statement_dict(st))
-    if output is None:
-        sys.stdout.write(text)
-    else:
-        output.write_text(text, encoding="utf-8")
-        err.print(f"wrote {output}")
+    emit(text, output)
 
 
 @sla_app.command()

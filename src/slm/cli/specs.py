@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -10,6 +9,7 @@ from typing import Annotated
 import typer
 
 from slm.cli.app import DbOpt, PathsArg, WorkspaceOpt, app, err, out
+from slm.cli.output import OutputOpt, emit
 
 
 class ConvertTarget(StrEnum):
@@ -38,19 +38,12 @@ def convert(
     to: Annotated[
         ConvertTarget, typer.Option("--to", help="Target format.")
     ] = ConvertTarget.openslo,
-    output: Annotated[
-        Path | None, typer.Option("-o", "--output", help="Write here, not stdout.")
-    ] = None,
+    output: OutputOpt = None,
 ) -> None:
     """Convert specs to OpenSLO v1 YAML."""
     from slm.spec.convert import to_openslo_v1
 
-    text = to_openslo_v1(path)
-    if output is None:
-        sys.stdout.write(text)
-    else:
-        output.write_text(text, encoding="utf-8")
-        err.print(f"wrote {output}")
+    emit(to_openslo_v1(path), output)
 
 
 @app.command()
