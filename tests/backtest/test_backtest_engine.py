@@ -201,8 +201,9 @@ def episode(fired: timedelta, resolved: timedelta | None, slo: str = "a") -> Ale
 
 def test_incidents_are_matched_to_overlapping_alerts() -> None:
     slo = make_slo(RollingWindow(30 * D))
+    n = (30 * D + 10 * D) // MIN  # a full period of steady traffic before T0, as read
     events = EventSeries(
-        T0, MIN, np.full(14400, 99.0), np.full(14400, 100.0), np.ones(14400, dtype=bool)
+        T0 - 30 * D, MIN, np.full(n, 99.0), np.full(n, 100.0), np.ones(n, dtype=bool)
     )
     run = PolicyRun("p", END)
     history = BurnHistory(slo, slo.objectives[0], events, T0, T0 + 10 * D)
@@ -232,5 +233,6 @@ def test_incidents_are_matched_to_overlapping_alerts() -> None:
     assert result.alerts_fired == 5
     assert result.alert_hours == pytest.approx(1 + 4 + 1 + (240 - 30) + 1)
     # 1% errors for the hour before detection: 0.01 / (0.01 x 30 days) of the budget
+    # (the 30-day window before detection is full of the same traffic)
     (one,) = [d for d in result.detections if d.incident.id == "one"]
     assert one.budget_consumed == pytest.approx(1 / 720)

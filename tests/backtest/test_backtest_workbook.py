@@ -128,8 +128,9 @@ def replay(
     tail: timedelta,
     settings: AlertSettings = PROMETHEUS_SEMANTICS,
 ) -> Run:
-    """Clean traffic for the longest window, the outage, then ``tail`` of clean traffic."""
-    lead = max(w for r in rules for w in r.windows) + MIN
+    """Clean traffic for a full period (the budget at detection is the period's, as
+    ``slm evaluate`` counts it), the outage, then ``tail`` of clean traffic."""
+    lead = max([PERIOD, *(w for r in rules for w in r.windows)]) + MIN
     n = (lead + outage + tail) // SEC
     total = np.full(n, 1000.0)
     bad = np.zeros(n)

@@ -66,6 +66,7 @@ def report_view(report: Report) -> dict[str, Any]:
                         "good": w.good,
                         "total": w.total,
                         "error_budget": {
+                            "unit": w.error_budget.unit,
                             "total": w.error_budget.total,
                             "consumed": w.error_budget.consumed,
                             "remaining": w.error_budget.remaining,

@@ -15,9 +15,10 @@ the replay costs one step per state change, not one per bucket.
 
 ``detect`` matches episodes with recorded incidents (impact intervals per SLO): time to
 detect, budget consumed before detection, incidents missed, alerts with no incident.
-Budget consumed is relative to one full period's budget at the rate of units seen over the
-period before the instant (``(1 - target) x units per bucket x period``), so it equals the
-Workbook's ``burn x time / period`` when traffic is steady.
+Budget consumed is bad units over the error budget that ``evaluate_objective`` gives at the
+detection instant (``(1 - target) x`` the units counted in the SLO window ending there):
+the same arithmetic as ``slm evaluate``, and no events are invented for buckets without
+data. With steady traffic over the period it equals the Workbook's ``burn x time / period``.
 """
 
 from __future__ import annotations
@@ -40,12 +41,13 @@ from slm.domain.alert_state import (
     advance,
     next_timer,
 )
-from slm.domain.budget import check_target
 from slm.domain.burn import bucket_count
-from slm.domain.model import SLO, BudgetingMethod, MissingData, Objective, RollingWindow
+from slm.domain.evaluation import Evaluator
+from slm.domain.model import SLO, MissingData, Objective, RollingWindow
+from slm.domain.results import ObjectiveResult
 from slm.domain.series import EventSeries, FloatArray
-from slm.domain.tally import Counting, IntArray, PrefixSums
-from slm.domain.timeslices import SliceCounter, SliceGrid, SliceRule
+from slm.domain.tally import Counting, IntArray
+from slm.domain.timeslices import SliceCounter
 from slm.domain.windows import calendar_period
 
 Int8Array = npt.NDArray[np.int8]
@@ -141,7 +143,6 @@ class BurnHistory:
     def __init__(
         self, slo: SLO, objective: Objective, events: EventSeries, start: datetime, end: datetime
     ):
-        check_target(objective.target)
         self.slo, self.objective, self.events = slo, objective, events
         step = events.step
         self.step = step
@@ -156,21 +157,17 @@ class BurnHistory:
         self.end = events.start + last * step
         indicator = slo.indicator_for(objective)
         self.counting = Counting(indicator.missing_data, per_point=indicator.threshold is not None)
+        # the engine's own counters: budgets and figures at any instant are evaluate's
+        self.evaluator = Evaluator(slo, objective, events, None)
+        counter = self.evaluator.counter
         self._slices: SliceCounter | None = None
         self._k = 1
-        if slo.budgeting_method is not BudgetingMethod.OCCURRENCES:
-            if objective.time_slice_window is None:
-                raise ValueError(
-                    f"objective {objective.name!r}: {slo.budgeting_method.value} "
-                    "needs a time_slice_window"
-                )
-            grid = SliceGrid.of(events, objective.time_slice_window)
-            rule = SliceRule(slo.budgeting_method, self.counting, objective.time_slice_target)
-            self._slices = SliceCounter(events, grid, rule)
-            self._k = grid.k
-            self._phase = grid.phase
+        if isinstance(counter, SliceCounter):
+            self._slices = counter
+            self._k = counter.grid.k
+            self._phase = counter.grid.phase
         else:
-            self._sums = PrefixSums(events, self.counting)
+            self._sums = counter
         self._burns: dict[timedelta, FloatArray] = {}
 
     def __len__(self) -> int:
@@ -249,28 +246,16 @@ class BurnHistory:
         good, total = self._units(bounds[:1], bounds[1:])
         return float(total[0] - good[0])
 
-    def budget_units(self, at: datetime) -> float | None:
-        """The error budget of one full period, at the unit rate of the period before ``at``."""
-        i = min(self.position(at), len(self) - 1)
-        period = timedelta(seconds=float(self.period_seconds[i]))
-        buckets = bucket_count(period, self.step)
-        hi = self._aligned(np.array([self._index(at)], dtype=np.int64))
-        lo = hi - buckets
-        _, total = self._units(lo, hi)
-        units = float(total[0])
-        if self._slices is not None:
-            units = float(buckets // self._k)
-        elif not (self.counting.per_point and self.counting.missing is not MissingData.IGNORE):
-            present = self._present(int(lo[0]), int(hi[0]))
-            if present == 0:
-                return None
-            units *= buckets / present
-        return (1.0 - self.objective.target) * units
+    def result(self, at: datetime) -> ObjectiveResult:
+        """The objective at ``at`` exactly as ``slm evaluate`` gives it (no alert states)."""
+        return self.evaluator.at(at)
 
-    def _present(self, lo: int, hi: int) -> int:
-        n = len(self.events)
-        a, b = min(max(lo, 0), n), min(max(hi, 0), n)
-        return int(np.count_nonzero(self.events.present[a:b])) if b > a else 0
+    def budget_units(self, at: datetime) -> float | None:
+        """The error budget at ``at`` in units (events or slices), as ``slm evaluate``
+        gives it: ``(1 - target) x`` the units counted in the SLO window ending there.
+        Missing buckets add no events; ``None`` when the window holds no units."""
+        total = self.result(at).error_budget.total
+        return total if total > 0 else None
 
 
 # --- replay ---------------------------------------------------------------------------

@@ -17,7 +17,8 @@ Windows by method:
   SLO window holds the complete slices inside it, an alert window the last
   ``max(1, w // slice)`` slices (so a 5m window over 5m slices is the last slice).
 
-``evaluate_many`` gives the same results for many instants from prefix sums built once.
+``evaluate_many`` (or an ``Evaluator``) gives the same results for many instants from
+prefix sums built once.
 ``good``/``total`` in the result are in the method's unit (events or slices).
 """
 
@@ -204,6 +205,29 @@ def evaluate_objective(
     return setup.result(plan, tallies)
 
 
+class Evaluator:
+    """``evaluate_objective`` at any instant of one series, from counters built once
+    (prefix sums or per-slice units over the whole series): O(1) per window per instant."""
+
+    def __init__(
+        self,
+        slo: SLO,
+        objective: Objective,
+        events: EventSeries,
+        catalogue: AlertCatalogue | None,
+    ):
+        self._setup = setup = _Setup.of(slo, objective, events, catalogue)
+        self.counter: PrefixSums | SliceCounter
+        if setup.rule is None or setup.grid is None:
+            self.counter = PrefixSums(events, setup.counting)
+        else:
+            self.counter = SliceCounter(events, setup.grid, setup.rule)
+
+    def at(self, instant: datetime) -> ObjectiveResult:
+        plan = self._setup.plan(instant)
+        return self._setup.result(plan, self.counter.counts(plan.ranges))
+
+
 def evaluate_many(
     slo: SLO,
     objective: Objective,
@@ -213,10 +237,5 @@ def evaluate_many(
 ) -> list[ObjectiveResult]:
     """``evaluate_objective`` at every instant, from prefix sums built once (O(1) per
     window per instant after one pass over the series)."""
-    setup = _Setup.of(slo, objective, events, catalogue)
-    counter: PrefixSums | SliceCounter
-    if setup.rule is None or setup.grid is None:
-        counter = PrefixSums(events, setup.counting)
-    else:
-        counter = SliceCounter(events, setup.grid, setup.rule)
-    return [setup.result(plan, counter.counts(plan.ranges)) for plan in map(setup.plan, instants)]
+    evaluator = Evaluator(slo, objective, events, catalogue)
+    return [evaluator.at(t) for t in instants]

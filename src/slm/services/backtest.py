@@ -238,6 +238,8 @@ class BacktestReport:
     slos: list[str] = field(default_factory=list)
     incidents: list[Incident] | None = None
     failures: list[Failure] = field(default_factory=list)
+    # every objective replayed; ``history.result(t)`` is ``slm evaluate`` at ``t``
+    histories: list[BurnHistory] = field(default_factory=list)
 
 
 def _roles(indicator: Indicator) -> dict[str, MetricQuery]:
@@ -308,6 +310,7 @@ def run_backtest(
         except ValueError as e:
             report.failures.append(Failure(name, f"cannot backtest: {e}"))
             continue
+        report.histories += histories
         for run, rs in zip(runs, rules, strict=True):
             for h in histories:
                 run.add(h, rs, settings)

@@ -64,12 +64,28 @@ class _Reader:
         return self._memo[key]
 
 
+def read_span(
+    slo: SLO, at: datetime, longest: timedelta, step: timedelta
+) -> tuple[datetime, datetime]:
+    """What to read for ``slo`` at ``at``: its window and ``longest`` before the end.
+
+    The time-slice methods count whole slices ending at the last slice boundary, so their
+    windows can start up to one slice before ``end - duration``: the start is floored to
+    every objective's slice grid (anchored at the epoch, as the engine's), so no slice of a
+    window is cut off by the read."""
+    start, end = window_bounds(slo.window, at, step)
+    first = floor_to_step(min(start, end - longest), step)
+    for objective in slo.objectives:
+        if objective.time_slice_window is not None and objective.time_slice_window >= step:
+            first = min(first, floor_to_step(first, objective.time_slice_window))
+    return first, end
+
+
 def _span(
     slo: SLO, at: datetime, catalogue: AlertCatalogue, step: timedelta
 ) -> tuple[datetime, datetime]:
-    start, end = window_bounds(slo.window, at, step)
     longest = max((w.long for w in catalogue.windows), default=timedelta())
-    return floor_to_step(min(start, end - longest), step), end
+    return read_span(slo, at, longest, step)
 
 
 def evaluate_slo(

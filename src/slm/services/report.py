@@ -1,36 +1,40 @@
-"""Window report: per SLO objective, SLI, events, error budget and burn rate over windows.
+"""Window report: per SLO objective, SLI, units, error budget and burn rate over windows.
 
-``report_workspace(ws, at, factory, windows)`` covers the rolling windows ``[end - w, end)``
-(``end`` = ``at`` floored to the minute) of every objective. Where a query's source has
-the optional ``WindowSource`` port (Prometheus), the window sums are computed by the
-metrics engine (pushdown): all windows of all queries of one server in a few batched
-requests. Otherwise, or where the pushdown says a window cannot be summed exactly (a
-counter restarted, a series starts or stops), the window is counted from one-minute
-buckets, as ``slm evaluate`` does. Every window says which path produced it (``path`` and
-``reason``).
+``report_workspace(ws, at, factory, windows)`` covers the rolling windows of every
+objective that end at ``end`` (``at`` floored to the minute). Each window's figures are
+those ``slm evaluate`` gives at ``at`` for the same SLO with a rolling window of that
+length: events for Occurrences, slices for Timeslices and RatioTimeslices (whole slices up
+to the last slice boundary), with the same budget and burn-rate arithmetic.
 
-Pushdown applies to ratio SLIs (good or bad over total) of Occurrences objectives; raw
-ratios, threshold metrics and the time-slice methods always use buckets.
+Where a query's source has the optional ``WindowSource`` port (Prometheus), the window
+sums of Occurrences ratio objectives are computed by the metrics engine (pushdown): all
+windows of all queries of one server in a few batched requests. Otherwise, or where the
+pushdown says a window cannot be summed exactly (a counter restarted, a series starts or
+stops), the window is counted from one-minute buckets by the engine itself
+(``evaluate_objective``). Every window says which path produced it (``path`` and
+``reason``). Raw ratios, threshold metrics and the time-slice methods always use buckets.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Literal
 
 from slm.domain.budget import check_target, occurrences_budget
 from slm.domain.burn import burn_rate
 from slm.domain.errors import DataError, SourceError
+from slm.domain.evaluation import evaluate_objective
 from slm.domain.indicators import events_for
-from slm.domain.model import SLO, BudgetingMethod, Indicator, MetricQuery, Objective
+from slm.domain.model import SLO, BudgetingMethod, Indicator, MetricQuery, Objective, RollingWindow
 from slm.domain.results import ErrorBudget
-from slm.domain.series import DEFAULT_STEP, Buckets, floor_to_step
-from slm.domain.tally import Counting, Tally, segment_counts
+from slm.domain.series import DEFAULT_STEP, Buckets, EventSeries, floor_to_step
+from slm.domain.tally import Tally
 from slm.domain.window_totals import WindowPush
-from slm.services.evaluate import Failure, _Reader, _roles, rollup_notes
+from slm.domain.windows import window_label
+from slm.services.evaluate import Failure, _Reader, _roles, read_span, rollup_notes
 from slm.services.ports import SourceFactory, WindowSource
 from slm.spec.workspace import Workspace
 
@@ -164,6 +168,28 @@ def _window_report(
     )
 
 
+def _evaluated(
+    slo: SLO, objective: Objective, events: EventSeries, end: datetime, w: timedelta, reason: str
+) -> WindowReport:
+    """Window ``w`` counted by the engine, exactly as ``slm evaluate`` counts an SLO whose
+    window is a rolling ``w`` (slices for the time-slice methods, events otherwise)."""
+    rolling = RollingWindow(w)
+    r = evaluate_objective(replace(slo, window=rolling), objective, events, end, None)
+    return WindowReport(
+        window=w,
+        start=r.window_start,
+        end=r.window_end or end,
+        good=r.good,
+        total=r.total,
+        sli=r.sli,
+        error_budget=r.error_budget,
+        burn_rate=r.burn_rates[window_label(rolling)],
+        coverage=r.coverage.ratio if r.coverage.expected else None,
+        path="buckets",
+        reason=reason,
+    )
+
+
 def _from_pushdown(
     roles: dict[str, MetricQuery], pushed: _Pushed, w: timedelta, n: int
 ) -> tuple[Tally, float | None] | str:
@@ -220,23 +246,15 @@ def _report_objective(
         tally, coverage = got
         reports[w] = _window_report(w, end, tally, objective.target, coverage, "pushdown", None)
     if need_buckets:
-        longest = max(need_buckets)
-        start = end - max(1, longest // step) * step
+        longest = RollingWindow(max(need_buckets))
+        start, _ = read_span(replace(slo, window=longest), end, timedelta(), step)
         buckets: dict[str, Buckets] = {
             role: reader.read(q, start, end) for role, q in roles.items()
         }
         notes = rollup_notes(buckets.values())
         events = events_for(indicator, objective, buckets)
-        m = len(events.good)
-        counting = Counting(indicator.missing_data, per_point=indicator.threshold is not None)
-        ranges = [(m - max(1, w // step), m) for w in need_buckets]
-        for (w, reason), tally in zip(
-            need_buckets.items(), segment_counts(events, ranges, counting), strict=True
-        ):
-            coverage = tally.present / tally.expected if tally.expected else None
-            reports[w] = _window_report(
-                w, end, tally, objective.target, coverage, "buckets", reason
-            )
+        for w, reason in need_buckets.items():
+            reports[w] = _evaluated(slo, objective, events, end, w, reason)
     return ObjectiveReport(
         slo=slo.name,
         service=slo.service,

@@ -41,15 +41,16 @@ def window_view(window: Window) -> dict[str, Any]:
 
 def result_view(r: ObjectiveResult) -> dict[str, Any]:
     eb = r.error_budget
+    end = r.window_end or r.at  # where counting stopped: the last bucket or slice boundary
     return {
         "slo": r.slo,
         "service": r.service,
         "objective": r.objective,
         "target": r.target,
         "budgeting_method": r.budgeting_method.value,
-        "window": {**window_view(r.window), "start": iso(r.window_start), "end": iso(r.at)}
+        "window": {**window_view(r.window), "start": iso(r.window_start), "end": iso(end)}
         if isinstance(r.window, RollingWindow)
-        else {**window_view(r.window), "period_start": iso(r.window_start), "end": iso(r.at)},
+        else {**window_view(r.window), "period_start": iso(r.window_start), "end": iso(end)},
         "at": iso(r.at),
         "status": r.status,
         "good": r.good,
