@@ -9,7 +9,10 @@ For one workspace and instant, ``slm evaluate`` (``evaluate_workspace``) is the 
   instant, its vectorised burn rates over every alert window, and its budget;
 - ``slm serve``'s evaluation (``EvaluationLoop.compute`` with serve's caching factory),
   twice, so the second reads through the bucket cache;
-- composites (``measure_objectives``) for rolling windows.
+- composites (``measure_objectives``) for rolling windows;
+- and, separately (``check_statement``), an agreement's statement for a period: each clause
+  backed by an SLO objective (every minute eligible) attains the SLI ``slm evaluate`` gives
+  over a window equal to the period, at the period's end.
 
 Figures must be equal, not close: every path counts through the same engine. The one
 exception is a sum of RatioTimeslices slice ratios (not whole numbers) that a path adds up
@@ -22,20 +25,23 @@ from __future__ import annotations
 import math
 import random
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from fractions import Fraction
 
+from slm.domain.agreement import SloMeasure
 from slm.domain.durations import format_duration
-from slm.domain.model import SLO, BudgetingMethod, RollingWindow
+from slm.domain.model import SLO, BudgetingMethod, MetricQuery, RollingWindow
 from slm.domain.results import ErrorBudget, ObjectiveResult
-from slm.domain.series import floor_to_step
+from slm.domain.series import Buckets, floor_to_step
 from slm.domain.windows import window_label
 from slm.services.backtest import run_backtest
 from slm.services.composite import measure_objectives
-from slm.services.evaluate import evaluate_workspace
+from slm.services.evaluate import evaluate_slo, evaluate_workspace
 from slm.services.ports import FixedClock, SourceFactory
 from slm.services.report import WindowReport, report_workspace
 from slm.services.scheduler import EvaluationLoop, IsolatedSources, LoopSettings
+from slm.services.statements import compute_statement
 from slm.services.status import StatusBoard
 from slm.sources.bucket_cache import CachingFactory
 from slm.spec.workspace import Workspace
@@ -215,3 +221,41 @@ def check_every_path(
     checked.serve_results = check_serve(ws, at, want, make_factory, store)
     checked.composite_results = check_composites(ws, at, want, make_factory())
     return checked
+
+
+def check_statement(
+    ws: Workspace, agreement: str, period_label: str, factory: SourceFactory
+) -> int:
+    """Clauses measured by an SLO objective attain what ``slm evaluate`` gives for the SLO
+    over the period (a rolling window as long as the period, at its end)."""
+    statement = compute_statement(ws, agreement, period_label, factory)
+    period = statement.period
+    n = 0
+    for c in statement.clauses:
+        m = c.clause.measure
+        if not isinstance(m, SloMeasure) or c.clause.business_hours_only:
+            continue
+        slo = replace(ws.slos[m.slo], window=RollingWindow(period.end - period.start))
+        (r,) = [
+            r
+            for r in evaluate_slo(slo, period.end, _reader(ws, factory))
+            if r.objective == m.objective
+        ]
+        got = c.figures.attainment
+        where = f"statement {agreement} {period_label} clause {c.clause.name}"
+        assert got is not None and r.sli is not None, where
+        if r.budgeting_method is BudgetingMethod.RATIO_TIMESLICES:
+            assert same(float(got), r.sli), (where, float(got), r.sli)
+        else:  # whole units: the exact fraction is evaluate's good / total
+            assert got == Fraction(int(r.good), int(r.total)), (where, got, r.good, r.total)
+            assert float(got) == r.sli, where
+        n += 1
+    return n
+
+
+def _reader(ws: Workspace, factory: SourceFactory) -> Callable[..., Buckets]:
+    def read(q: MetricQuery, start: datetime, end: datetime) -> Buckets:
+        ds = ws.datasources.get(q.source) if q.source else None
+        return factory.for_query(q, ds).read(q, start, end, MIN)
+
+    return read

@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from consistency_helpers import check_every_path, evaluated
+from consistency_helpers import check_every_path, check_statement, evaluated
 
 from slm.domain.model import BudgetingMethod
 from slm.services.report import report_workspace
@@ -117,3 +117,8 @@ def test_every_path_gives_evaluates_figures(ws: Workspace, at: str, sqlite_store
     assert checked.backtest_burns > 0
     rolling = sum(len(s.objectives) for s in ws.slos.values() if hasattr(s.window, "duration"))
     assert checked.composite_results == rolling
+
+
+def test_the_example_sla_attains_what_evaluate_gives_for_its_slos(examples_dir: Path) -> None:
+    ws = load_workspace([examples_dir])
+    assert check_statement(ws, "acme-checkout-sla", "2026-10", SourceFactory()) >= 2

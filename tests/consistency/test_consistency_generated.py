@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from consistency_helpers import check_every_path
+from consistency_helpers import check_every_path, check_statement
 
 from slm.domain.model import BudgetingMethod, MissingData
 from slm.sources.factory import SourceFactory
@@ -153,6 +153,38 @@ SLOS = [
 ]
 
 
+AGREEMENT = """---
+apiVersion: slm/v1
+kind: Agreement
+metadata: {name: gen-sla}
+spec:
+  type: SLA
+  provider: us
+  customer: them
+  services: [gen]
+  term: {start: 2026-08-01}
+  timeZone: Europe/Berlin
+  measurementPeriod: month
+  owner: us
+  budgetOwner: CC-1
+  fee: {amount: "100.00", currency: EUR}
+  clauses:
+""" + "".join(
+    f"    - {{name: {name}, slo: {name}, target: 90}}\n"
+    for name in (
+        "occ-7d",
+        "latency-bad",
+        "latency-good-week",
+        "slices-7d",
+        "slices-bad-3d",
+        "latency-slices",
+        "ratio-slices-1d",
+        "ratio-slices-month",
+        "ratio-slices-bad-week",
+    )
+)
+
+
 def generate(path: Path, seed: int = 9) -> None:
     rng = np.random.default_rng(seed)
     n = (END - START) // MIN
@@ -185,7 +217,7 @@ def generate(path: Path, seed: int = 9) -> None:
 def ws(tmp_path_factory: pytest.TempPathFactory) -> Workspace:
     d = tmp_path_factory.mktemp("generated")
     generate(d / "data.csv")
-    (d / "slos.yaml").write_text(HEAD + "".join(SLOS))
+    (d / "slos.yaml").write_text(HEAD + "".join(SLOS) + AGREEMENT)
     return load_workspace([d / "slos.yaml"])
 
 
@@ -214,3 +246,10 @@ def test_every_path_gives_evaluates_figures(ws: Workspace, at: str, sqlite_store
     assert checked.backtest_burns > 0
     calendar_at_start = 2 if at == "2026-10-19T00:00:00Z" else 0  # empty week windows
     assert checked.report_windows == objectives - calendar_at_start
+
+
+def test_statement_clauses_attain_what_evaluate_gives_over_the_period(ws: Workspace) -> None:
+    """Regression: statements ignored a threshold SLI's missing-data policy (``bad``/``good``
+    points: 83.6 % where evaluate gives 78.3 %) and left time slices with data but no events
+    unmeasured, where ``slm evaluate`` counts them good (ratio 1)."""
+    assert check_statement(ws, "gen-sla", "2026-10", SourceFactory()) == 9

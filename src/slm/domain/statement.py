@@ -190,6 +190,9 @@ class DowntimeRule:
     interval_minutes: int
     max_error: Fraction
     no_data: NoData = "ignore"
+    # an SLO's Timeslices objective: a slice with data (a bucket present) but no events is
+    # measured and up, as ``slm evaluate`` counts it; ``no_data`` is for slices without data
+    by_presence: bool = False
 
     def describe(self) -> str:
         rate = _percent_text(self.max_error)
@@ -234,7 +237,7 @@ def downtime_figures(
     k = len(total)
     bad = total - good
     num, den = rule.max_error.numerator, rule.max_error.denominator
-    has_data = total > 0
+    has_data = _interval_present(events, w) if rule.by_presence else total > 0
     down_iv = has_data & (bad * den > total * num)
     if rule.no_data == "down":
         down_iv |= ~has_data
@@ -242,7 +245,7 @@ def downtime_figures(
     down = np.repeat(down_iv, w)[:n] & eligible
     measured = np.repeat(decided_iv, w)[:n] & eligible
     keep = measured & ~excluded.mask
-    rate = np.divide(bad, total, out=np.zeros(k), where=has_data)
+    rate = np.divide(bad, total, out=np.zeros(k), where=has_data & (total > 0))
     entries = [
         Entry(
             "measure",
@@ -301,12 +304,22 @@ class RatioSliceRule:
     slice_minutes: int
     down_below: Fraction
     no_data: NoData = "ignore"
+    by_presence: bool = False  # as ``DowntimeRule.by_presence`` (ratio 1 with no events)
 
     def describe(self) -> str:
         return (
             f"{self.slice_minutes}-minute slices count by their good/total ratio; a slice "
             f"below {_percent_text(self.down_below)}% counts as down"
         )
+
+
+def _interval_present(events: EventSeries, width: int) -> BoolArray:
+    """Whether each ``width``-minute interval (as ``_interval_sums``) has a bucket with data."""
+    n = len(events)
+    k = -(-n // width)
+    pad = np.zeros(k * width - n, dtype=np.bool_)
+    table = np.concatenate((events.present, pad)).reshape(k, width)
+    return np.asarray(table.any(axis=1), dtype=np.bool_)
 
 
 def ratio_slice_figures(
@@ -322,7 +335,7 @@ def ratio_slice_figures(
     n, w = len(events), rule.slice_minutes
     good, total = _interval_sums(events, w)
     k = len(total)
-    has_data = total > 0
+    has_data = _interval_present(events, w) if rule.by_presence else total > 0
     bad = np.clip(total - good, 0.0, None)
     num, den = rule.down_below.numerator, rule.down_below.denominator
     lost = ~has_data if rule.no_data == "down" else np.zeros(k, dtype=np.bool_)
@@ -337,7 +350,7 @@ def ratio_slice_figures(
     lost_meas = _deficit(bad, total, lost, per_measured)
     # the excluded minutes' part is small: subtract it rather than sum everything again
     lost_keep = lost_meas - _deficit(bad, total, lost, per_measured - _per_slice(keep, of, k))
-    ratio = np.divide(good, total, out=np.where(lost, 0.0, 1.0), where=has_data)
+    ratio = np.divide(good, total, out=np.where(lost, 0.0, 1.0), where=has_data & (total > 0))
     entries = [
         Entry(
             "measure",

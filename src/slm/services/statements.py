@@ -407,6 +407,7 @@ def clause_figures(c: _Context, clause: Clause, period: Period) -> Figures:
     assert isinstance(m, SloMeasure)
     slo = c.ws.slos[m.slo]
     obj = next(o for o in slo.objectives if o.name == m.objective)
+    events = _missing_points(slo, obj, events)
     if slo.budgeting_method is BudgetingMethod.OCCURRENCES:
         return event_figures(events, eligible, excluded, source)
     assert obj.time_slice_window is not None
@@ -414,10 +415,23 @@ def clause_figures(c: _Context, clause: Clause, period: Period) -> Figures:
     no_data = _slice_no_data(slo, obj)
     threshold = slice_threshold(slo, obj)
     if slo.budgeting_method is BudgetingMethod.TIMESLICES:
-        rule = DowntimeRule(width, 1 - threshold, no_data)
+        rule = DowntimeRule(width, 1 - threshold, no_data, by_presence=True)
         return downtime_figures(events, rule, eligible, excluded, source)
-    ratio_rule = RatioSliceRule(width, threshold, no_data)
+    ratio_rule = RatioSliceRule(width, threshold, no_data, by_presence=True)
     return ratio_slice_figures(events, ratio_rule, eligible, excluded, source)
+
+
+def _missing_points(slo: SLO, obj: Objective, events: EventSeries) -> EventSeries:
+    """A threshold metric's minutes without data as the SLI's missing-data policy counts
+    them in ``slm evaluate`` (``good``: a good point, ``bad``: a bad one); ``present``
+    stays what was measured, so coverage is unchanged. Event counts are never invented."""
+    indicator = slo.indicator_for(obj)
+    policy = indicator.missing_data
+    if indicator.threshold is None or policy is MissingData.IGNORE:
+        return events
+    gap = (~events.present).astype(events.total.dtype)
+    good = events.good + gap if policy is MissingData.GOOD else events.good
+    return EventSeries(events.start, events.step, good, events.total + gap, events.present)
 
 
 def _slice_no_data(slo: SLO, obj: Objective) -> NoData:
