@@ -21,7 +21,7 @@ from prom_helpers import END, History
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "consistency"))
 
-from consistency_helpers import budget_fields, check_every_path, evaluated
+from consistency_helpers import budget_fields, check_every_path, evaluated, same
 
 from slm.domain.model import BudgetingMethod, RollingWindow
 from slm.domain.windows import window_label
@@ -158,3 +158,70 @@ def test_report_pushdown_equals_evaluate(ws: Workspace, at: datetime) -> None:
         assert w.burn_rate == r.burn_rates[window_label(slo.window)], where
         paths.append(w.path)
     assert "pushdown" in paths  # instance a never restarts: Prometheus sums its windows
+
+
+PER_BUCKET = """apiVersion: openslo/v1
+kind: Service
+metadata: {{name: web}}
+spec: {{}}
+---
+apiVersion: openslo/v1
+kind: DataSource
+metadata: {{name: prom}}
+spec:
+  type: Prometheus
+  connectionDetails: {{url: '{url}'}}
+---
+apiVersion: openslo/v1
+kind: SLO
+metadata: {{name: web-increase}}
+spec:
+  service: web
+  indicator:
+    metadata: {{name: web-increase}}
+    spec:
+      ratioMetric:
+        counter: false
+        good:
+          metricSource:
+            metricSourceRef: prom
+            spec: {{query: 'sum(increase(http_requests_total{{code="200"}}[1m]))'}}
+        total:
+          metricSource:
+            metricSourceRef: prom
+            spec: {{query: 'sum(increase(http_requests_total[1m]))'}}
+  timeWindow: [{{duration: 1d, isRolling: true}}]
+  budgetingMethod: Occurrences
+  objectives: [{{displayName: ok, target: 0.99}}]
+"""
+
+
+def test_per_bucket_queries_are_counted_from_buckets_so_both_paths_agree(
+    history: History, tmp_path: Path
+) -> None:
+    """Regression: ``counter: false`` windows were pushed down as subqueries, which sample
+    the query on the minute where the bucket path samples 1 ms before: the two paths
+    differed (by < 0.5 % on this data). Such windows now always come from buckets."""
+    path = tmp_path / "per-bucket.yaml"
+    path.write_text(PER_BUCKET.format(url=history.url), encoding="utf-8")
+    ws = load_workspace([path])
+    windows = (H, 6 * H, 24 * H)
+    pushed = report_workspace(ws, END, SourceFactory(), windows)
+    buckets = report_workspace(ws, END, SourceFactory(), windows, pushdown=False)
+    want = evaluated(ws, END, SourceFactory())[("web-increase", "ok")]
+    (p,), (b,) = pushed.objectives, buckets.objectives
+    assert [w.path for w in p.windows] == ["buckets"] * 3
+    assert {w.reason for w in p.windows} == {
+        "per-bucket queries (counter: false) are counted from buckets"
+    }
+    for wp, wb in zip(p.windows, b.windows, strict=True):
+        assert (wp.good, wp.total, wp.sli, wp.burn_rate) == (
+            wb.good,
+            wb.total,
+            wb.sli,
+            wb.burn_rate,
+        )
+        assert wp.error_budget == wb.error_budget and wp.total > 0
+    day = p.windows[-1]  # fractional increases, summed over another span: to 1e-9
+    assert same((day.good, day.total, day.sli), (want.good, want.total, want.sli))
+    assert same(budget_fields(day.error_budget), budget_fields(want.error_budget))

@@ -12,7 +12,8 @@ windows of all queries of one server in a few batched requests. Otherwise, or wh
 pushdown says a window cannot be summed exactly (a counter restarted, a series starts or
 stops), the window is counted from one-minute buckets by the engine itself
 (``evaluate_objective``). Every window says which path produced it (``path`` and
-``reason``). Raw ratios, threshold metrics and the time-slice methods always use buckets.
+``reason``). Raw ratios, threshold metrics, per-bucket (``counter: false``) queries and
+the time-slice methods always use buckets, so both paths give the same figures.
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ DEFAULT_WINDOWS = (
 )
 
 Path = Literal["pushdown", "buckets"]
+PER_BUCKET = "per-bucket queries (counter: false) are counted from buckets"
 
 
 @dataclass(frozen=True)
@@ -108,6 +110,9 @@ class _Pushed:
     def __init__(self) -> None:
         self.answers: dict[str, WindowPush] = {}
         self.unsupported: set[str] = set()
+        # counter: false on a source that sums windows: a subquery samples the query on the
+        # minute, the bucket path 1 ms before (close, not equal), so buckets count them
+        self.per_bucket: set[str] = set()
 
 
 def _push(
@@ -121,7 +126,7 @@ def _push(
     groups: dict[int, tuple[WindowSource, dict[str, MetricQuery]]] = {}
     for q in queries:
         key = q.key
-        if key in pushed.answers or key in pushed.unsupported:
+        if key in pushed.answers or key in pushed.unsupported or key in pushed.per_bucket:
             continue
         ds = ws.datasources.get(q.source) if q.source else None
         try:
@@ -131,6 +136,9 @@ def _push(
             continue
         if not isinstance(source, WindowSource):
             pushed.unsupported.add(key)
+            continue
+        if not q.counter:
+            pushed.per_bucket.add(key)
             continue
         groups.setdefault(id(source.pushdown_group), (source, {}))[1][key] = q
     for pusher, by_key in groups.values():
@@ -199,6 +207,8 @@ def _from_pushdown(
         key = q.key
         if key in pushed.unsupported:
             return "the source cannot sum windows"
+        if key in pushed.per_bucket:
+            return PER_BUCKET
         answer = pushed.answers[key]
         if answer.error is not None:
             raise SourceError(answer.error)
