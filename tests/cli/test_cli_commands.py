@@ -37,12 +37,12 @@ def test_validate_good_workspace_exits_zero(examples_dir: Path) -> None:
 
 def test_validate_reports_every_problem_and_exits_one() -> None:
     bad = CORPUS / "bad"
-    r = slm("validate", str(bad / "name-rfc1123.yaml"), str(bad / "op-on-ratio.yaml"))
+    r = slm("validate", str(bad / "name-rfc1123.yaml"), str(bad / "rolling-month.yaml"))
     assert r.returncode == 1
     lines = [line for line in r.stderr.splitlines() if line.startswith(str(bad))]
     expected = [
         line
-        for name in ("name-rfc1123", "op-on-ratio")
+        for name in ("name-rfc1123", "rolling-month")
         for line in (bad / f"{name}.expected").read_text().splitlines()
         if line.strip()
     ]
@@ -212,3 +212,105 @@ def test_validate_checks_datasource_connection_details(tmp_path: Path) -> None:
     ]
     assert "3 problem(s)" in r.stderr
     assert "Traceback" not in r.stderr
+
+
+UPSTREAM = ROOT / "tests" / "spec" / "upstream"
+
+PROM_RULES = """\
+groups:
+  - name: slm-generated
+    rules:
+      - record: slo:sli_error:ratio_rate5m
+        expr: sum(rate(http_requests_total{code=~"5.."}[5m]))
+"""
+
+K8S_DEPLOYMENT = """\
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web}
+spec: {}
+"""
+
+
+def test_validate_warns_on_undefined_references_and_strict_refuses() -> None:
+    folder = str(UPSTREAM / "go-sdk" / "v1")
+    r = slm("validate", folder)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.startswith("OK: ") and "(10 warning(s))" in r.stdout
+    warnings = [line for line in r.stderr.splitlines() if ": warning: " in line]
+    assert len(warnings) == 10
+    assert any("spec.service: warning: unknown Service 'web'" in w for w in warnings)
+    strict = slm("validate", "--strict", folder)
+    assert strict.returncode == 1
+    assert strict.stderr.strip().endswith("10 problem(s) in 4 file(s)")
+    assert "Traceback" not in strict.stderr
+
+
+def test_validate_directory_skips_non_specs_and_honours_exclude(tmp_path: Path) -> None:
+    shutil.copy(CORPUS / "good" / "openslo-v1-readme.yaml", tmp_path / "slos.yaml")
+    (tmp_path / "generated").mkdir()
+    (tmp_path / "generated" / "rules.yaml").write_text(PROM_RULES, encoding="utf-8")
+    (tmp_path / "deploy.yaml").write_text(K8S_DEPLOYMENT, encoding="utf-8")
+    (tmp_path / "broken.yaml").write_text("apiVersion: openslo/v9\nkind: SLO\n", encoding="utf-8")
+    r = slm("validate", str(tmp_path))
+    assert r.returncode == 1
+    assert f"note: {tmp_path / 'deploy.yaml'}: skipped: not a spec file" in r.stderr
+    assert f"note: {tmp_path / 'generated' / 'rules.yaml'}: skipped: not a spec file" in r.stderr
+    assert "broken.yaml:1: SLO: apiVersion: unknown apiVersion 'openslo/v9'" in r.stderr
+    ok = slm("validate", str(tmp_path), "--exclude", "broken.yaml", "--exclude", "generated/*")
+    assert ok.returncode == 0, ok.stderr
+    assert "rules.yaml" not in ok.stderr and "broken" not in ok.stderr
+    assert "deploy.yaml: skipped" in ok.stderr
+
+
+def test_validate_empty_directory_is_an_error(tmp_path: Path) -> None:
+    (tmp_path / "empty").mkdir()
+    r = slm("validate", str(tmp_path / "empty"))
+    assert r.returncode == 1
+    assert f"{tmp_path / 'empty'}: -: -: no spec files in this directory" in r.stderr
+    (tmp_path / "rules").mkdir()
+    (tmp_path / "rules" / "r.yaml").write_text(PROM_RULES, encoding="utf-8")
+    r = slm("validate", str(tmp_path / "rules"))
+    assert r.returncode == 1
+    assert "no spec files in this directory (1 YAML file(s) that are not specs)" in r.stderr
+
+
+def test_validate_json_and_github_formats(tmp_path: Path) -> None:
+    r = slm("validate", str(CORPUS / "warn" / "service-unknown.yaml"), "--format", "json")
+    assert r.returncode == 0, r.stderr
+    doc = json.loads(r.stdout)
+    assert doc["schema"] == "slm.validate/v1" and doc["valid"] is True
+    assert doc["errors"] == [] and doc["skipped"] == []
+    assert doc["warnings"] == [
+        {
+            "path": str(CORPUS / "warn" / "service-unknown.yaml"),
+            "line": 6,
+            "kind": "SLO",
+            "name": "checkout-slo",
+            "field": "spec.service",
+            "message": "unknown Service 'checkout': kept as a name "
+            "(OpenSLO: service may refer to a Service object)",
+            "severity": "warning",
+        }
+    ]
+    bad = CORPUS / "bad" / "rolling-month.yaml"
+    r = slm("validate", str(bad), "--format", "json")
+    assert r.returncode == 1
+    doc = json.loads(r.stdout)
+    assert doc["valid"] is False and doc["summary"] is None
+    expected = (bad.with_suffix(".expected")).read_text().splitlines()
+    assert len(doc["errors"]) == len(expected)
+    warn = CORPUS / "warn" / "v2alpha-refs.yaml"
+    r = slm("validate", str(bad), str(warn), "--format", "github")
+    assert r.returncode == 1
+    lines = r.stdout.splitlines()
+    assert lines[0] == (
+        f"::error file={bad},line=20,title=SLO/checkout-slo::spec.timeWindow[0].duration: "
+        "rolling windows need a fixed length: use m, h, d or w, not '1M'"
+    )
+    assert (
+        f"::warning file={warn},line=8,title=SLO/web-availability::spec.serviceRef: "
+        "unknown Service 'web': kept as a name (OpenSLO: service may refer to a Service object)"
+    ) in lines
+    assert len(lines) == 1 + 4
+    assert all(line.startswith(("::error ", "::warning ")) for line in lines)

@@ -263,3 +263,16 @@ def test_window_label(window: RollingWindow | CalendarWindow, label: str) -> Non
 def test_invalid_calendar_count() -> None:
     with pytest.raises(ValueError, match="count"):
         calendar_period(cal("month", "UTC", count=0), utc("2026-01-05"))
+
+
+def test_calendar_hours_and_minutes_align_to_the_start_on_the_local_clock() -> None:
+    """OpenSLO allows ``1h``/``15m`` calendar windows; they are counted from ``startTime``."""
+    window = cal("hour", "America/New_York", start="2022-01-01T12:30", count=2)
+    start, end = calendar_period(window, utc("2026-06-01T18:00"))
+    assert (start, end) == (utc("2026-06-01T16:30"), utc("2026-06-01T18:30"))
+    quarter = cal("minute", "UTC", start="2026-01-01T00:05", count=15)
+    assert calendar_period(quarter, utc("2026-06-01T18:00")) == (
+        utc("2026-06-01T17:50"),
+        utc("2026-06-01T18:05"),
+    )
+    assert window_label(quarter) == "15minute"

@@ -30,7 +30,7 @@ from slm.cli import (  # noqa: F401  (registers the commands)
     specs,
 )
 from slm.cli.app import app, err, out
-from slm.domain.errors import SlmError, SpecError
+from slm.domain.errors import SlmError, SpecError, sort_problems
 
 
 @app.command()
@@ -47,7 +47,9 @@ def main() -> None:
     try:
         app()
     except SpecError as e:
-        for p in e.problems:
+        for path, why in e.skipped:
+            err.print(f"note: {path}: skipped: {why}", markup=False, highlight=False)
+        for p in sort_problems([*e.problems, *e.warnings]):
             err.print(str(p), markup=False, highlight=False)
         files = len({p.path for p in e.problems})
         err.print(f"{len(e.problems)} problem(s) in {files} file(s)", markup=False)

@@ -25,12 +25,18 @@ class Problem:
     name: str
     field: str
     message: str
+    severity: str = "error"  # or "warning": reported, but the input is still accepted
 
     def __str__(self) -> str:
         where = f"{self.path}:{self.line}" if self.line is not None else self.path
         obj = f"{self.kind}/{self.name}" if self.name else (self.kind or "-")
         field = self.field or "-"
-        return f"{where}: {obj}: {field}: {self.message}"
+        note = "warning: " if self.severity == "warning" else ""
+        return f"{where}: {obj}: {field}: {note}{self.message}"
+
+    @property
+    def is_warning(self) -> bool:
+        return self.severity == "warning"
 
 
 class SpecError(SlmError):
@@ -38,11 +44,21 @@ class SpecError(SlmError):
 
     exit_code = 1
 
-    def __init__(self, problems: list[Problem]):
-        self.problems = sorted(
-            problems, key=lambda p: (p.path, p.line or 0, p.kind, p.name, p.field)
-        )
+    def __init__(
+        self,
+        problems: list[Problem],
+        warnings: list[Problem] | None = None,
+        skipped: list[tuple[str, str]] | None = None,
+    ):
+        self.problems = sort_problems(problems)
+        self.warnings = sort_problems(warnings or [])
+        self.skipped = list(skipped or [])  # (path, why): files read past as not specs
         super().__init__("\n".join(str(p) for p in self.problems))
+
+
+def sort_problems(problems: list[Problem]) -> list[Problem]:
+    """By file, line, object and field: the order every listing of problems uses."""
+    return sorted(problems, key=lambda p: (p.path, p.line or 0, p.kind, p.name, p.field))
 
 
 class DataError(SlmError):

@@ -138,7 +138,7 @@ class RollingWindow:
     kind: Literal["rolling"] = "rolling"
 
 
-CalendarUnit = Literal["day", "week", "month", "quarter", "year"]
+CalendarUnit = Literal["minute", "hour", "day", "week", "month", "quarter", "year"]
 
 
 @dataclass(frozen=True)

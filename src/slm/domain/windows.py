@@ -4,7 +4,8 @@
 ``at`` is incomplete and does not count. A calendar window is the period of ``count``
 ``unit``s that contains ``at``, aligned to ``start`` in the IANA zone ``time_zone``, with
 local wall-clock arithmetic so DST is honoured: a local day across a DST change lasts 23
-or 25 hours (23.5/24.5 in Australia/Lord_Howe), a month is the local month. A period
+or 25 hours (23.5/24.5 in Australia/Lord_Howe), a month is the local month. Minutes and
+hours (OpenSLO allows ``1h`` calendar windows) are counted on the same local clock. A period
 boundary that falls in a DST gap resolves with ``fold=0`` (the pre-transition offset).
 """
 
@@ -18,7 +19,12 @@ from slm.domain.durations import format_duration
 from slm.domain.model import CalendarWindow, RollingWindow, Window
 from slm.domain.series import DEFAULT_STEP, floor_to_step
 
-_DAYS_PER_UNIT = {"day": 1, "week": 7}
+_FIXED_UNIT = {
+    "minute": timedelta(minutes=1),
+    "hour": timedelta(hours=1),
+    "day": timedelta(days=1),
+    "week": timedelta(days=7),
+}
 _MONTHS_PER_UNIT = {"month": 1, "quarter": 3, "year": 12}
 
 
@@ -49,8 +55,8 @@ def _days_in_month(year: int, month: int) -> int:
 
 def _boundary(window: CalendarWindow, anchor: datetime, k: int) -> datetime:
     """Start of period ``k`` (0 = the one starting at the anchor) as a UTC instant."""
-    if window.unit in _DAYS_PER_UNIT:
-        wall = anchor + timedelta(days=k * window.count * _DAYS_PER_UNIT[window.unit])
+    if window.unit in _FIXED_UNIT:
+        wall = anchor + k * window.count * _FIXED_UNIT[window.unit]
     else:
         wall = _add_months(anchor, k * window.count * _MONTHS_PER_UNIT[window.unit])
     return wall.replace(tzinfo=_zone(window.time_zone), fold=0).astimezone(UTC)
@@ -58,9 +64,8 @@ def _boundary(window: CalendarWindow, anchor: datetime, k: int) -> datetime:
 
 def _estimate_period(window: CalendarWindow, anchor: datetime, at: datetime) -> int:
     local_at = at.astimezone(_zone(window.time_zone)).replace(tzinfo=None)
-    if window.unit in _DAYS_PER_UNIT:
-        days = window.count * _DAYS_PER_UNIT[window.unit]
-        return (local_at - anchor) // timedelta(days=days)
+    if window.unit in _FIXED_UNIT:
+        return (local_at - anchor) // (window.count * _FIXED_UNIT[window.unit])
     months = (local_at.year - anchor.year) * 12 + (local_at.month - anchor.month)
     return months // (window.count * _MONTHS_PER_UNIT[window.unit])
 
@@ -69,7 +74,7 @@ def calendar_period(window: CalendarWindow, at: datetime) -> tuple[datetime, dat
     """``(start, end)`` in UTC of the calendar period that contains the instant ``at``."""
     if window.count < 1:
         raise ValueError(f"calendar window count must be >= 1, got {window.count}")
-    if window.unit not in _DAYS_PER_UNIT and window.unit not in _MONTHS_PER_UNIT:
+    if window.unit not in _FIXED_UNIT and window.unit not in _MONTHS_PER_UNIT:
         raise ValueError(f"unknown calendar unit {window.unit!r}")
     anchor = _local_start(window)
     k = _estimate_period(window, anchor, at)

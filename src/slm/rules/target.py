@@ -16,6 +16,7 @@ from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
+from slm.domain.durations import format_duration
 from slm.domain.errors import Problem
 from slm.domain.model import (
     SLO,
@@ -35,7 +36,15 @@ from slm.spec.workspace import RawDocument, Workspace
 
 SLOTH_DEFAULT_PERIOD = timedelta(days=30)
 RESERVED_LABELS = frozenset({cv.ID_LABEL, cv.SERVICE_LABEL, cv.SLO_LABEL, cv.WINDOW_LABEL})
-_CALENDAR_DAYS = {"day": 1, "week": 7, "month": 30, "quarter": 90, "year": 365}
+_CALENDAR_LENGTH = {
+    "minute": timedelta(minutes=1),
+    "hour": timedelta(hours=1),
+    "day": timedelta(days=1),
+    "week": timedelta(days=7),
+    "month": timedelta(days=30),
+    "quarter": timedelta(days=90),
+    "year": timedelta(days=365),
+}
 _MODES = {
     "prometheus/v1": "cli-gen-prom",
     "sloth.slok.dev/v1": "cli-gen-k8s",
@@ -184,9 +193,10 @@ def _period(slo: SLO, opts: TargetOptions) -> tuple[timedelta, str | None]:
     assert isinstance(w, CalendarWindow)
     if opts.period is not None:
         return opts.period, f"calendar window ({w.count} {w.unit}) uses the --period rolling window"
-    days = _CALENDAR_DAYS[w.unit] * w.count
-    return timedelta(days=days), (
-        f"calendar window ({w.count} {w.unit}) approximated by a rolling {days}d window "
+    length = _CALENDAR_LENGTH[w.unit] * w.count
+    return length, (
+        f"calendar window ({w.count} {w.unit}) approximated by a rolling "
+        f"{format_duration(length)} window "
         "(Prometheus ranges cannot follow calendar boundaries)"
     )
 

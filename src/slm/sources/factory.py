@@ -47,6 +47,11 @@ class SourceFactory:
     def for_query(
         self, query: MetricQuery, datasource: DataSource | None
     ) -> FileSource | StoreSource | SQLSource | ProbeSource | PrometheusSource:
+        if datasource is None and query.source is not None:
+            raise SourceError(
+                f"DataSource {query.source!r} is not defined: add a DataSource of that name "
+                "(a metric source that names one cannot be read without it)"
+            )
         kind = datasource.type if datasource is not None else query.source_type
         where = f"DataSource {datasource.name}" if datasource else "inline metric source"
         match kind.lower():

@@ -115,6 +115,12 @@ RawType = Literal["success", "failure"]
 Free = dict[str, Any]  # "anything that is valid YAML can be put here"
 
 
+def none_as_empty_list(value: Any) -> Any:
+    """``alertPolicies:`` with nothing after it (YAML null) is an empty list, as in
+    OpenSLO's own examples."""
+    return [] if value is None else value
+
+
 def merge_map_list(value: Any) -> Any:
     """``connectionDetails`` as a map, or as a list of maps (both appear in OpenSLO examples)."""
     if not isinstance(value, list):

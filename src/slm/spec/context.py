@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from slm.domain.model import Origin
+from slm.domain.model import Origin, Service
 from slm.spec.problems import Problems, SpecObject
 from slm.spec.workspace import Workspace
 
@@ -41,12 +41,38 @@ class MapContext:
     def is_declared(self, role: str, name: str) -> bool:
         return name in self.declared.get(role, set())
 
-    def check_ref(self, obj: SpecObject, field: tuple[Any, ...], role: str, name: str) -> bool:
-        """True if ``name`` is a declared object of ``role``; else report it."""
+    def check_ref(
+        self,
+        obj: SpecObject,
+        field: tuple[Any, ...],
+        role: str,
+        name: str,
+        *,
+        warn: str | None = None,
+    ) -> bool:
+        """True if ``name`` is a declared object of ``role``; else report it: as an error,
+        or, when ``warn`` says what slm does without it, as a warning."""
         if self.is_declared(role, name):
             return True
-        self.problems.at(obj, field, f"unknown {ROLE_LABEL[role]} {name!r}")
+        message = f"unknown {ROLE_LABEL[role]} {name!r}"
+        if warn is None:
+            self.problems.at(obj, field, message)
+        else:
+            self.problems.warn(obj, field, f"{message}: {warn}")
         return False
+
+
+SERVICE_BY_NAME = "kept as a name (OpenSLO: service may refer to a Service object)"
+
+
+def service_ref(
+    obj: SpecObject, field: tuple[Any, ...], name: str, ctx: MapContext, origin: Origin
+) -> list[Service]:
+    """An SLO's ``service``: a declared Service, or (with a warning) a Service known by its
+    name alone, which the caller adds to the workspace."""
+    if ctx.check_ref(obj, field, "service", name, warn=SERVICE_BY_NAME):
+        return []
+    return [Service(name=name, origin=origin)]
 
 
 def origin_of(obj: SpecObject, api_version: str, kind: str) -> Origin:

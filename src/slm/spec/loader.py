@@ -8,14 +8,15 @@ objects. Nothing stops at the first problem: all of them are raised together in 
 
 from __future__ import annotations
 
+import fnmatch
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from slm.domain.errors import Problem, SpecError
+from slm.domain.errors import Problem, SpecError, sort_problems
 from slm.domain.model import SLO, AlertCatalogue, DataSource, Indicator, Service
 from slm.spec.checks import run_checks
 from slm.spec.context import ROLE_LABEL, MapContext
@@ -40,19 +41,48 @@ class _Item:
     model: BaseModel | None = None
 
 
-def load_workspace(paths: Sequence[str | Path], registry: Registry | None = None) -> Workspace:
-    """Load every spec under ``paths``; raise ``SpecError`` listing all problems."""
+def load_workspace(
+    paths: Sequence[str | Path],
+    registry: Registry | None = None,
+    *,
+    strict: bool = False,
+    exclude: Sequence[str] = (),
+) -> Workspace:
+    """Load every spec under ``paths``; raise ``SpecError`` listing all problems.
+
+    Warnings (an undefined Service or DataSource, a field that is ignored) do not stop the
+    load: they are in ``Workspace.warnings``. ``strict`` makes them errors. In a directory,
+    files matching an ``exclude`` glob are not read, and YAML files that are not specs
+    (no document with a known apiVersion or kind) are skipped (``Workspace.skipped``); a
+    directory without any spec file is an error."""
     ctx = MapContext()
-    _load_into(ctx, paths, registry or default_registry())
+    _load_into(ctx, paths, registry or default_registry(), exclude)
+    warnings = sort_problems(ctx.problems.warnings)
+    if strict and warnings:
+        ctx.problems.items += [replace(w, severity="error") for w in warnings]
+        warnings = []
     if ctx.problems.items:
-        raise SpecError(ctx.problems.items)
+        raise SpecError(ctx.problems.items, warnings, ctx.workspace.skipped)
+    ctx.workspace.warnings = warnings
     return ctx.workspace
 
 
-def _load_into(ctx: MapContext, paths: Sequence[str | Path], registry: Registry) -> None:
+def _load_into(
+    ctx: MapContext, paths: Sequence[str | Path], registry: Registry, exclude: Sequence[str] = ()
+) -> None:
     items: list[_Item] = []
-    for path in _files(paths, ctx):
-        items += _read(path, ctx, registry)
+    for root, files in _files(paths, ctx, exclude):
+        found = 0
+        for path in files:
+            read = _read(path, ctx, registry, in_directory=root is not None)
+            found += read is not None
+            items += read or []
+        if root is not None and not found:
+            skipped = len(files)
+            why = f" ({skipped} YAML file(s) that are not specs)" if skipped else ""
+            ctx.problems.add(
+                Problem(str(root), None, "", "", "", f"no spec files in this directory{why}")
+            )
     for item in items:
         _validate(item, ctx)
     for item in items:
@@ -63,25 +93,64 @@ def _load_into(ctx: MapContext, paths: Sequence[str | Path], registry: Registry)
     run_checks(ctx)
 
 
-def _files(paths: Sequence[str | Path], ctx: MapContext) -> list[Path]:
-    out: list[Path] = []
+def excluded(path: Path, root: Path | None, patterns: Sequence[str]) -> bool:
+    """``path`` matches a glob: by its path under ``root`` (``generated/*.yaml``), as
+    given, or by its name (``*.rules.yaml``); ``*`` also crosses ``/``."""
+    names = {path.as_posix(), path.name}
+    if root is not None:
+        names.add(path.relative_to(root).as_posix())
+    return any(fnmatch.fnmatchcase(n, pat) for pat in patterns for n in names)
+
+
+def _files(
+    paths: Sequence[str | Path], ctx: MapContext, exclude: Sequence[str]
+) -> list[tuple[Path | None, list[Path]]]:
+    """Per argument: the directory (``None`` for a file named directly) and its files."""
+    out: list[tuple[Path | None, list[Path]]] = []
     for p in map(Path, paths):
         if p.is_dir():
-            out += sorted(f for f in p.rglob("*") if f.is_file() and f.suffix in SUFFIXES)
+            found = sorted(f for f in p.rglob("*") if f.is_file() and f.suffix in SUFFIXES)
+            out.append((p, [f for f in found if not excluded(f, p, exclude)]))
         elif p.is_file():
-            out.append(p)
+            out.append((None, [] if excluded(p, None, exclude) else [p]))
         else:
             ctx.problems.add(Problem(str(p), None, "", "", "", "no such file or directory"))
     return out
 
 
-def _read(path: Path, ctx: MapContext, registry: Registry) -> list[_Item]:
+def _looks_like_spec(data: Any, registry: Registry) -> bool:
+    """A document slm should read: its apiVersion is of a known group (``openslo/v9`` is a
+    spec with a bad version; ``monitoring.coreos.com/v1`` is not a spec), or, without an
+    apiVersion, a Sloth ``version`` or a known ``kind``."""
+    if not isinstance(data, dict):
+        return False
+    version = data.get("apiVersion")
+    if isinstance(version, str):
+        return version.split("/")[0] in {v.split("/")[0] for v in registry.api_versions()}
+    if "version" in data and ("slos" in data or "service" in data):
+        return True
+    kinds = {k for v in registry.api_versions() for k in registry.kinds(v)}
+    return isinstance(data.get("kind"), str) and data["kind"] in kinds
+
+
+def _read(
+    path: Path, ctx: MapContext, registry: Registry, *, in_directory: bool = False
+) -> list[_Item] | None:
+    """The file's objects; ``None`` when a file found in a directory is not a spec file
+    (no document looks like a spec): it is skipped, with a note in the workspace."""
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as e:
         ctx.problems.add(Problem(str(path), None, "", "", "", f"cannot read file: {e}"))
         return []
     docs, errors = parse_file(str(path), text)
+    if in_directory and not errors:
+        roots = [x for d in docs for x in (d.data if isinstance(d.data, list) else [d.data])]
+        if not any(_looks_like_spec(x, registry) for x in roots):
+            ctx.workspace.skipped.append(
+                (str(path), "not a spec file (no document with a known apiVersion or kind)")
+            )
+            return None
     for err in errors:
         ctx.problems.add(Problem(err.path, err.line, "", "", "", err.message))
     items: list[_Item] = []
@@ -189,13 +258,17 @@ def _declare(item: _Item, ctx: MapContext) -> None:
     label = ROLE_LABEL.get(e.role, e.kind)
     for name, field in _names(item):
         first = ctx.declare(role, name, item.obj)
-        if first is not None:
+        if first is None:
+            continue
+        where = f"first defined at {first.path}:{first.line}"
+        if e.role == "service":
+            # a Service only names and describes: the first definition is kept
+            msg = f"duplicate {label} name {name!r}: ignored, the one {where} is used"
+            ctx.problems.add(item.obj.problem(field, msg, name=name, severity="warning"))
+            item.model = None
+        else:
             ctx.problems.add(
-                item.obj.problem(
-                    field,
-                    f"duplicate {label} name {name!r} (first defined at {first.path}:{first.line})",
-                    name=name,
-                )
+                item.obj.problem(field, f"duplicate {label} name {name!r} ({where})", name=name)
             )
             if e.kind not in (SLOTH_KIND, "PrometheusServiceLevel"):
                 item.model = None  # keep the first definition only

@@ -4,9 +4,9 @@ AlertNotificationTarget (https://github.com/OpenSLO/OpenSLO#specification)."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import BeforeValidator, Field, model_validator
 
 from slm.spec.common import (
     BudgetingMethodName,
@@ -16,6 +16,7 @@ from slm.spec.common import (
     Name,
     Operator,
     Percent,
+    Positive,
     Ratio,
     RawType,
     Shorthand,
@@ -23,6 +24,7 @@ from slm.spec.common import (
     SliceWindow,
     SpecModel,
     V1LabelValue,
+    none_as_empty_list,
 )
 
 API_VERSION = "openslo/v1"
@@ -80,6 +82,11 @@ class TimeWindow(SpecModel):
     calendar: Calendar | None = None
 
 
+class InlineIndicator(SpecModel):
+    metadata: InlineMetadata
+    spec: SLISpec
+
+
 class Objective(SpecModel):
     display_name: str | None = None
     op: Operator | None = None
@@ -88,11 +95,10 @@ class Objective(SpecModel):
     target_percent: Percent | None = None
     time_slice_target: SliceTarget | None = None
     time_slice_window: SliceWindow | None = None
-
-
-class InlineIndicator(SpecModel):
-    metadata: InlineMetadata
-    spec: SLISpec
+    # composite SLOs: each objective has its own indicator
+    indicator: InlineIndicator | None = None
+    indicator_ref: str | None = None
+    composite_weight: Positive | None = None
 
 
 class AlertPolicyItem(SpecModel):
@@ -117,7 +123,9 @@ class SLOSpec(SpecModel):
     time_window: list[TimeWindow] | None = None
     budgeting_method: BudgetingMethodName
     objectives: list[Objective] = Field(min_length=1)
-    alert_policies: list[AlertPolicyItem] = Field(default_factory=list)
+    alert_policies: Annotated[list[AlertPolicyItem], BeforeValidator(none_as_empty_list)] = Field(
+        default_factory=list
+    )
 
 
 class ServiceSpec(SpecModel):
@@ -168,7 +176,9 @@ class AlertPolicySpec(SpecModel):
     alert_when_resolved: bool = False
     alert_when_breaching: bool = False
     conditions: list[ConditionItem] = Field(min_length=1, max_length=1)
-    notification_targets: list[TargetItem] = Field(default_factory=list)
+    notification_targets: Annotated[list[TargetItem], BeforeValidator(none_as_empty_list)] = Field(
+        default_factory=list
+    )
 
 
 class NotificationTargetSpec(SpecModel):

@@ -2,15 +2,17 @@
 
 Differences from v1: no ``displayName`` in metadata, ``sli``/``sliRef`` instead of
 ``indicator``/``indicatorRef`` (also per objective, for composite SLOs), metrics name a
-``dataSourceRef`` or inline ``dataSourceSpec`` directly, durations only m/h/d/w.
+``dataSourceRef`` or inline ``dataSourceSpec`` directly, durations only m/h/d/w. The SLO
+names its service as ``serviceRef`` (the OpenSLO go-sdk's v2alpha) or ``service`` (the
+v2alpha enhancement document); both are read.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field
+from pydantic import BeforeValidator, Field, model_validator
 
 from slm.spec.common import (
     BudgetingMethodName,
@@ -28,6 +30,7 @@ from slm.spec.common import (
     SliceWindow,
     SpecModel,
     StrMap,
+    none_as_empty_list,
 )
 
 API_VERSIONS = ("openslo.com/v2alpha", "openslo/v2alpha")
@@ -99,13 +102,16 @@ class Objective(SpecModel):
 
 class SLOSpec(SpecModel):
     description: str | None = Field(default=None, max_length=1050)
-    service: str
+    service: str | None = None
+    service_ref: str | None = None
     sli: InlineSLI | None = None
     sli_ref: str | None = None
     time_window: list[TimeWindow] | None = None
     budgeting_method: BudgetingMethodName
     objectives: list[Objective] = Field(min_length=1)
-    alert_policies: list[str] = Field(default_factory=list)
+    alert_policies: Annotated[list[AlertPolicyItem], BeforeValidator(none_as_empty_list)] = Field(
+        default_factory=list
+    )
 
 
 class ServiceSpec(SpecModel):
@@ -134,7 +140,12 @@ class ConditionItem(SpecModel):
 
 
 class TargetItem(SpecModel):
-    target_ref: str
+    """``{targetRef: name}`` or an inline AlertNotificationTarget."""
+
+    target_ref: str | None = None
+    kind: Literal["AlertNotificationTarget"] | None = None
+    metadata: Metadata | None = None
+    spec: NotificationTargetSpec | None = None
 
 
 class AlertPolicySpec(SpecModel):
@@ -143,7 +154,23 @@ class AlertPolicySpec(SpecModel):
     alert_when_breaching: bool = False
     alert_when_resolved: bool = False
     conditions: list[ConditionItem] = Field(min_length=1)
-    notification_targets: list[TargetItem] = Field(default_factory=list)
+    notification_targets: Annotated[list[TargetItem], BeforeValidator(none_as_empty_list)] = Field(
+        default_factory=list
+    )
+
+
+class AlertPolicyItem(SpecModel):
+    """An SLO's alert policy: a name, ``{alertPolicyRef: name}`` or an inline policy."""
+
+    alert_policy_ref: str | None = None
+    kind: Literal["AlertPolicy"] | None = None
+    metadata: Metadata | None = None
+    spec: AlertPolicySpec | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _bare_name(cls, data: Any) -> Any:
+        return {"alertPolicyRef": data} if isinstance(data, str) else data
 
 
 class NotificationTargetSpec(SpecModel):
@@ -189,3 +216,7 @@ class AlertCondition(_Object):
 class AlertNotificationTarget(_Object):
     kind: Literal["AlertNotificationTarget"]
     spec: NotificationTargetSpec
+
+
+SLOSpec.model_rebuild()
+TargetItem.model_rebuild()

@@ -44,7 +44,9 @@ class SpecObject:
     def line_of(self, field: FieldPath) -> int | None:
         return self.doc.line_of((*self.prefix, *field))
 
-    def problem(self, field: FieldPath, message: str, *, name: str | None = None) -> Problem:
+    def problem(
+        self, field: FieldPath, message: str, *, name: str | None = None, severity: str = "error"
+    ) -> Problem:
         return Problem(
             path=self.path,
             line=self.line_of(field),
@@ -52,19 +54,27 @@ class SpecObject:
             name=self.name if name is None else name,
             field=format_field(field),
             message=message,
+            severity=severity,
         )
 
 
 @dataclass
 class Problems:
+    """Errors (``items``: the input is refused) and warnings (reported, input accepted)."""
+
     items: list[Problem] = field(default_factory=list)
+    warnings: list[Problem] = field(default_factory=list)
 
     def add(self, problem: Problem) -> None:
-        if problem not in self.items:
-            self.items.append(problem)
+        into = self.warnings if problem.is_warning else self.items
+        if problem not in into:
+            into.append(problem)
 
     def at(self, obj: SpecObject, field: FieldPath, message: str) -> None:
         self.add(obj.problem(field, message))
+
+    def warn(self, obj: SpecObject, field: FieldPath, message: str) -> None:
+        self.add(obj.problem(field, message, severity="warning"))
 
     def from_validation(self, obj: SpecObject, error: ValidationError) -> None:
         for detail in error.errors():

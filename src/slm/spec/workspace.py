@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
+from slm.domain.errors import Problem
 from slm.domain.model import SLO, DataSource, Indicator, Origin, Service
 
 
@@ -76,6 +77,8 @@ class Workspace:
     notification_targets: dict[str, NotificationTarget] = field(default_factory=dict)
     documents: list[RawDocument] = field(default_factory=list)
     objects: dict[ObjectKey, dict[str, Any]] = field(default_factory=dict)
+    warnings: list[Problem] = field(default_factory=list)  # accepted, but worth a look
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (path, why): not specs
 
     def summary(self) -> str:
         """``3 services, 4 SLOs, ...`` for ``slm validate``."""

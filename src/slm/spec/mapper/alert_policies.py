@@ -15,6 +15,10 @@ from slm.spec.problems import SpecObject
 from slm.spec.workspace import AlertCondition, AlertPolicy, NotificationTarget
 from slm.spec.yamlio import FieldPath
 
+TARGET_BY_NAME = (
+    "the policy keeps the target's name only (slm notifies through its own NotificationChannel)"
+)
+
 
 def _duration_or_zero(text: str) -> timedelta:
     return timedelta(0) if text.strip("0msdhw") == "" else parse_duration(text)
@@ -66,12 +70,17 @@ def _inline_or_ref(
     ref_key: str,
     role: str,
     ctx: MapContext,
+    *,
+    warn: str | None = None,
 ) -> str | None:
+    """The name of the inline object or of the reference; ``None`` when reported. With
+    ``warn``, an unknown reference is a warning and its name is kept."""
     if ref is not None:
         if item.kind or item.metadata or item.spec:
             ctx.problems.at(obj, f, f"use either {ref_key} or an inline object, not both")
             return None
-        return ref if ctx.check_ref(obj, (*f, ref_key), role, ref) else None
+        known = ctx.check_ref(obj, (*f, ref_key), role, ref, warn=warn)
+        return ref if known or warn is not None else None
     if item.metadata is None or item.spec is None:
         ctx.problems.at(obj, f, f"{ref_key} or an inline object (kind, metadata, spec) is required")
         return None
@@ -99,16 +108,17 @@ def map_policy_spec(
     target_items: Sequence[Any] = spec.notification_targets
     for i, t in enumerate(target_items):
         tf = (*f, "notificationTargets", i)
-        if isinstance(t, v2.TargetItem):
-            ok = ctx.check_ref(obj, (*tf, "targetRef"), "notification_target", t.target_ref)
-            targets.append(t.target_ref if ok else None)
-            continue
-        tname = _inline_or_ref(obj, tf, t.target_ref, t, "targetRef", "notification_target", ctx)
+        tname = _inline_or_ref(
+            obj, tf, t.target_ref, t, "targetRef", "notification_target", ctx, warn=TARGET_BY_NAME
+        )
         if tname is not None and t.target_ref is None and t.spec is not None:
             ctx.workspace.notification_targets.setdefault(
                 tname,
                 NotificationTarget(
-                    name=tname, target=t.spec.target, description=t.spec.description or ""
+                    name=tname,
+                    target=t.spec.target,
+                    display_name=getattr(t.metadata, "display_name", None) or "",
+                    description=t.spec.description or "",
                 ),
             )
         targets.append(tname)
@@ -136,9 +146,9 @@ def map_v1_policy(
 
 
 def slo_policies(
-    obj: SpecObject, items: Sequence[v1.AlertPolicyItem], ctx: MapContext
+    obj: SpecObject, items: Sequence[v1.AlertPolicyItem | v2.AlertPolicyItem], ctx: MapContext
 ) -> list[str]:
-    """The names of a v1 SLO's ``alertPolicies``; inline policies join the workspace."""
+    """The names of an SLO's ``alertPolicies``; inline policies join the workspace."""
     names: list[str] = []
     for i, item in enumerate(items):
         f = ("spec", "alertPolicies", i)
@@ -147,7 +157,7 @@ def slo_policies(
         if name is None:
             continue
         if ref is None and item.spec is not None and item.metadata is not None:
-            disp = item.metadata.display_name or ""
+            disp = getattr(item.metadata, "display_name", None) or ""
             p = map_policy_spec(obj, (*f, "spec"), name, disp, item.spec, ctx)
             if p is not None:
                 ctx.workspace.alert_policies.setdefault(name, p)

@@ -15,6 +15,7 @@ from slm.spec.problems import SpecObject
 from slm.spec.yamlio import FieldPath
 
 MISSING_DATA_ANNOTATION = "slm.dev/missing-data"
+DATASOURCE_BY_NAME = "its data cannot be read until a DataSource of this name is defined"
 
 
 class QueryMapper(Protocol):
@@ -58,9 +59,13 @@ def ref_query(
     spec: Mapping[str, Any],
     ctx: MapContext,
 ) -> MetricQuery | None:
-    """A query against the declared DataSource ``ref`` (whose type ``type_`` must match)."""
-    if not ctx.check_ref(obj, field, "datasource", ref):
-        return None
+    """A query against the DataSource ``ref`` (whose type ``type_`` must match). An
+    undefined DataSource is a warning: the query keeps its name (and ``type_``), rules can
+    be generated from it, and reading it says the DataSource is not defined."""
+    if not ctx.check_ref(obj, field, "datasource", ref, warn=DATASOURCE_BY_NAME):
+        return MetricQuery(
+            source=ref, source_type=type_ or "", spec=dict(spec), base_dir=spec_dir(obj)
+        )
     ds = ctx.workspace.datasources.get(ref)
     if ds is None:
         return None  # declared but invalid: already reported

@@ -59,11 +59,15 @@ def _objective_rules(
     method: BudgetingMethod,
     indicator: Indicator,
     ctx: MapContext,
+    *,
+    slice_window: str | None,
 ) -> None:
     if indicator.ratio is not None:
         for key, val in (("op", o.op), ("value", o.value)):
             if val is not None:
-                ctx.problems.at(obj, (*f, key), "only allowed with a thresholdMetric")
+                ctx.problems.warn(
+                    obj, (*f, key), "ignored: op and value only apply to a thresholdMetric"
+                )
     else:
         for key, val in (("op", o.op), ("value", o.value)):
             if val is None:
@@ -77,7 +81,7 @@ def _objective_rules(
         ctx.problems.at(
             obj, (*f, "timeSliceTarget"), "required field missing (budgetingMethod is Timeslices)"
         )
-    if method is not BudgetingMethod.OCCURRENCES and o.time_slice_window is None:
+    if method is not BudgetingMethod.OCCURRENCES and slice_window is None:
         ctx.problems.at(
             obj,
             (*f, "timeSliceWindow"),
@@ -96,20 +100,32 @@ def map_objective(
     *,
     own: Indicator | None = None,
     weight: float | None = None,
+    default_slice: str | None = None,
 ) -> Objective | None:
-    """Objective ``i`` of an SLO; ``own`` is the objective's own indicator, if it has one."""
+    """Objective ``i`` of an SLO; ``own`` is the objective's own indicator, if it has one.
+    ``default_slice``: the time slice of a format that has no ``timeSliceWindow``."""
     before = len(ctx.problems.items)
     target = _target(obj, f, o, ctx)
-    _objective_rules(obj, f, o, method, own or indicator, ctx)
+    tsw = o.time_slice_window
+    if tsw is None and default_slice is not None and method is not BudgetingMethod.OCCURRENCES:
+        tsw = default_slice
+        ctx.problems.warn(
+            obj,
+            (*f, "timeSliceWindow"),
+            f"not given: slm uses {default_slice} time slices "
+            "(this format has no timeSliceWindow; slm reads one if given)",
+        )
+    ind = own or indicator
+    _objective_rules(obj, f, o, method, ind, ctx, slice_window=tsw)
     if target is None or len(ctx.problems.items) != before:
         return None
-    tsw = o.time_slice_window
+    threshold = ind.ratio is None
     return Objective(
         name=o.display_name or f"objective-{i + 1}",
         target=target,
         display_name=o.display_name or "",
-        op=o.op,
-        value=o.value,
+        op=o.op if threshold else None,
+        value=o.value if threshold else None,
         time_slice_target=o.time_slice_target,
         time_slice_window=parse_duration(tsw) if tsw else None,
         composite_weight=weight,
@@ -126,13 +142,14 @@ def openslo_slo(
     *,
     labels: Mapping[str, str],
     alert_policies: Sequence[str] = (),
+    service: str | None = None,
 ) -> SLO:
     """The SLO of an OpenSLO document whose parts all mapped; the format-specific parts
     (flattened or plain labels, alert policies) are arguments."""
     md, s = m.metadata, m.spec
     return SLO(
         name=md.name,
-        service=s.service,
+        service=service if service is not None else str(s.service),
         indicator=indicator,
         window=window,
         budgeting_method=BudgetingMethod(s.budgeting_method),

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from slm.domain.model import BudgetingMethod, DataSource, MetricQuery, Service
+from slm.domain.model import BudgetingMethod, DataSource, Indicator, MetricQuery, Service
 from slm.spec import openslo_v1 as v1
 from slm.spec import openslo_v1alpha as v1a
 from slm.spec import openslo_v2alpha as v2
 from slm.spec.common import flatten_labels
-from slm.spec.context import MapContext, origin_of
+from slm.spec.context import MapContext, origin_of, service_ref
 from slm.spec.mapper.alert_policies import slo_policies
 from slm.spec.mapper.indicators import (
     check_file_spec,
@@ -84,12 +84,47 @@ def map_v1_sli(obj: SpecObject, m: v1.SLI, ctx: MapContext) -> list[Any]:
     return [] if ind is None else [ind]
 
 
+def _objective_indicator(
+    obj: SpecObject, i: int, o: v1.Objective, ctx: MapContext
+) -> Indicator | None:
+    """A composite SLO's objective's own indicator (``indicator`` or ``indicatorRef``)."""
+    f = ("spec", "objectives", i)
+    if o.indicator is not None and o.indicator_ref is not None:
+        ctx.problems.at(obj, f, "use either indicator or indicatorRef, not both")
+        return None
+    if o.indicator_ref is not None:
+        ok = ctx.check_ref(obj, (*f, "indicatorRef"), "sli", o.indicator_ref)
+        return ctx.workspace.slis.get(o.indicator_ref) if ok else None
+    if o.indicator is not None:
+        ind = o.indicator
+        return map_indicator(obj, (*f, "indicator", "spec"), ind.spec, v1_query, ind.metadata, ctx)
+    return None
+
+
 def map_v1_slo(obj: SpecObject, m: v1.SLO, ctx: MapContext) -> list[Any]:
     s, before = m.spec, len(ctx.problems.items)
-    ctx.check_ref(obj, ("spec", "service"), "service", s.service)
-    ind = slo_indicator(
-        obj, s.indicator, s.indicator_ref, ("indicator", "indicatorRef"), v1_query, ctx
+    service = service_ref(
+        obj, ("spec", "service"), s.service, ctx, origin_of(obj, m.api_version, m.kind)
     )
+    own = [_objective_indicator(obj, i, o, ctx) for i, o in enumerate(s.objectives)]
+    composite = any(o.indicator is not None or o.indicator_ref is not None for o in s.objectives)
+    ind = slo_indicator(
+        obj,
+        s.indicator,
+        s.indicator_ref,
+        ("indicator", "indicatorRef"),
+        v1_query,
+        ctx,
+        required=not composite,
+    )
+    if composite and (s.indicator is not None or s.indicator_ref is not None):
+        ctx.problems.at(
+            obj,
+            ("spec",),
+            "a composite SLO (objectives with their own indicator) takes no spec-level "
+            "indicator or indicatorRef",
+        )
+    ind = ind or next((x for x in own if x is not None), None)
     window = openslo_window(obj, s.time_window, ctx)
     policies = slo_policies(obj, s.alert_policies, ctx)
     if ind is None:
@@ -101,10 +136,21 @@ def map_v1_slo(obj: SpecObject, m: v1.SLO, ctx: MapContext) -> list[Any]:
             obj, ("spec", "objectives"), "a thresholdMetric SLO takes exactly one objective"
         )
     objectives = [
-        map_objective(obj, ("spec", "objectives", i), i, o, method, ind, ctx)
+        map_objective(
+            obj,
+            ("spec", "objectives", i),
+            i,
+            o,
+            method,
+            ind,
+            ctx,
+            own=own[i],
+            weight=o.composite_weight,
+        )
         for i, o in enumerate(s.objectives)
     ]
     if window is None or None in objectives or len(ctx.problems.items) != before:
         return []
     labels = flatten_labels(m.metadata.labels)
-    return [openslo_slo(obj, m, ind, window, objectives, labels=labels, alert_policies=policies)]
+    slo = openslo_slo(obj, m, ind, window, objectives, labels=labels, alert_policies=policies)
+    return [*service, slo]

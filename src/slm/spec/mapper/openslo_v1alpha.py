@@ -14,18 +14,20 @@ from slm.domain.model import (
     MetricQuery,
     RatioMetric,
     RollingWindow,
-    Service,
     ThresholdMetric,
     Window,
 )
 from slm.spec import openslo_v1alpha as v1a
 from slm.spec.common import flatten_labels
-from slm.spec.context import MapContext, origin_of
+from slm.spec.context import MapContext, origin_of, service_ref
 from slm.spec.mapper.indicators import spec_dir, with_slo_missing_data
 from slm.spec.mapper.objectives import map_objective, openslo_slo
 from slm.spec.mapper.windows import calendar_window, one_window
 from slm.spec.problems import SpecObject
 
+V1ALPHA_SLICE = "1m"
+"""v1alpha has no ``timeSliceWindow``: a Timeslices objective without one (slm reads it if
+given) is counted in one-minute slices."""
 _SECONDS = {"Second": 1, "Minute": 60, "Hour": 3600, "Day": 86400, "Week": 604800}
 _CALENDAR: dict[str, CalendarUnit] = {
     "Day": "day",
@@ -135,14 +137,14 @@ def map_v1alpha_slo(obj: SpecObject, m: v1a.SLO, ctx: MapContext) -> list[Any]:
             ind,
             ctx,
             own=own[i] if own[i] is not ind else None,
+            default_slice=V1ALPHA_SLICE,
         )
         for i, o in enumerate(s.objectives)
     ]
     if window is None or None in objectives:
         return []
-    out: list[Any] = []
-    if not ctx.is_declared("service", s.service):
-        out.append(Service(name=s.service, origin=origin_of(obj, m.api_version, m.kind)))
+    origin = origin_of(obj, m.api_version, m.kind)
+    out: list[Any] = service_ref(obj, ("spec", "service"), s.service, ctx, origin)
     labels = flatten_labels(m.metadata.labels)
     out.append(openslo_slo(obj, m, ind, window, objectives, labels=labels))
     return out

@@ -8,7 +8,8 @@ from typing import Any
 
 from slm.domain.model import BudgetingMethod, Indicator, MetricQuery
 from slm.spec import openslo_v2alpha as v2
-from slm.spec.context import MapContext
+from slm.spec.context import MapContext, origin_of, service_ref
+from slm.spec.mapper.alert_policies import slo_policies
 from slm.spec.mapper.indicators import (
     check_file_spec,
     map_indicator,
@@ -63,9 +64,26 @@ def _objective_indicator(
     return None
 
 
+def _service(obj: SpecObject, m: v2.SLO, ctx: MapContext) -> tuple[str, list[Any]] | None:
+    """The SLO's service (``serviceRef`` or ``service``) and the Service to add for it."""
+    s = m.spec
+    if s.service is not None and s.service_ref is not None:
+        ctx.problems.at(obj, ("spec",), "use either serviceRef or service, not both")
+        return None
+    if s.service_ref is not None:
+        key, name = "serviceRef", s.service_ref
+    elif s.service is not None:
+        key, name = "service", s.service
+    else:
+        ctx.problems.at(obj, ("spec", "serviceRef"), "required field missing")
+        return None
+    origin = origin_of(obj, m.api_version, m.kind)
+    return name, service_ref(obj, ("spec", key), name, ctx, origin)
+
+
 def map_v2_slo(obj: SpecObject, m: v2.SLO, ctx: MapContext) -> list[Any]:
     s, before = m.spec, len(ctx.problems.items)
-    ctx.check_ref(obj, ("spec", "service"), "service", s.service)
+    service = _service(obj, m, ctx)
     own = [_objective_indicator(obj, i, o, ctx) for i, o in enumerate(s.objectives)]
     composite = any(o.sli is not None or o.sli_ref is not None for o in s.objectives)
     ind = slo_indicator(
@@ -73,9 +91,8 @@ def map_v2_slo(obj: SpecObject, m: v2.SLO, ctx: MapContext) -> list[Any]:
     )
     ind = ind or next((x for x in own if x is not None), None)
     window = openslo_window(obj, s.time_window, ctx)
-    for i, name in enumerate(s.alert_policies):
-        ctx.check_ref(obj, ("spec", "alertPolicies", i), "alert_policy", name)
-    if ind is None:
+    policies = slo_policies(obj, s.alert_policies, ctx)
+    if ind is None or service is None:
         return []
     ind = with_slo_missing_data(obj, ind, m.metadata.annotations, ctx)
     method = BudgetingMethod(s.budgeting_method)
@@ -95,14 +112,15 @@ def map_v2_slo(obj: SpecObject, m: v2.SLO, ctx: MapContext) -> list[Any]:
     ]
     if window is None or None in objectives or len(ctx.problems.items) != before:
         return []
-    return [
-        openslo_slo(
-            obj,
-            m,
-            ind,
-            window,
-            objectives,
-            labels=m.metadata.labels,
-            alert_policies=s.alert_policies,
-        )
-    ]
+    name, implicit = service
+    slo = openslo_slo(
+        obj,
+        m,
+        ind,
+        window,
+        objectives,
+        labels=m.metadata.labels,
+        alert_policies=policies,
+        service=name,
+    )
+    return [*implicit, slo]

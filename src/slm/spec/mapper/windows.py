@@ -13,6 +13,8 @@ from slm.spec.problems import SpecObject
 from slm.spec.yamlio import FieldPath
 
 _CAL_UNITS: dict[str, CalendarUnit] = {
+    "m": "minute",
+    "h": "hour",
     "d": "day",
     "w": "week",
     "M": "month",
@@ -91,7 +93,7 @@ def map_window(
             return None
         if unit not in _CAL_UNITS:
             ctx.problems.at(
-                obj, (*field, "duration"), "calendar windows are counted in d, w, M, Q or Y"
+                obj, (*field, "duration"), "calendar windows are counted in m, h, d, w, M, Q or Y"
             )
             return None
         return calendar_window(obj, field, _CAL_UNITS[unit], count, cal, ctx)
@@ -136,5 +138,7 @@ def window_length(window: Window) -> timedelta:
     """The shortest the window can be (calendar months count 28 days)."""
     if isinstance(window, RollingWindow):
         return window.duration
+    if window.unit in ("minute", "hour"):
+        return timedelta(seconds=window.count * _FIXED[window.unit[0]])
     days = {"day": 1, "week": 7, "month": 28, "quarter": 89, "year": 365}[window.unit]
     return timedelta(days=days * window.count)
