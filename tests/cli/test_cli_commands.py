@@ -314,3 +314,15 @@ def test_validate_json_and_github_formats(tmp_path: Path) -> None:
     ) in lines
     assert len(lines) == 1 + 4
     assert all(line.startswith(("::error ", "::warning ")) for line in lines)
+
+
+def test_rules_generate_refuses_an_unclosed_parenthesis_with_its_location(tmp_path: Path) -> None:
+    bad = CORPUS / "bad" / "promql.yaml"
+    r = slm("rules", "generate", str(bad), "-o", str(tmp_path / "rules.yaml"))
+    assert r.returncode == 1
+    assert (
+        f"{bad}:23: SLO/api-availability: spec.indicator.spec.ratioMetric.good.metricSource"
+        ".spec.query: invalid PromQL: unclosed left parenthesis"
+    ) in r.stderr
+    assert not (tmp_path / "rules.yaml").exists()
+    assert "Traceback" not in r.stderr

@@ -52,6 +52,13 @@ PUSHED, STARTS, RESTART = (
         ("http_requests_total[5m]", False),
         ('a{x="1"} + b', False),
         ("rate(x[5m])", False),
+        # the regex took these for selectors (a number, a matcher-less "or" selector) or
+        # refused them (a comment)
+        ("Inf", False),
+        ('x{a="1" or b="2"}', False),
+        ("http_requests_total # every request", True),
+        ("http_requests_total @ 1700000000", False),
+        ('x{a="1"', False),
     ],
     ids=lambda v: str(v),
 )
@@ -79,8 +86,20 @@ def test_a_selector_is_covered_by_the_widest_selector_containing_it(
 
 
 def test_selector_matchers_parse_names_and_escapes() -> None:
-    assert selector_matchers('x{a="1", b=~"2|3",}') == {'__name__="x"', 'a="1"', 'b=~"2|3"'}
-    assert selector_matchers('{path="/a{b}", q!="\\"x"}') == {'path="/a{b}"', 'q!="\\"x"'}
+    assert selector_matchers('x{a="1", b=~"2|3",}') == {
+        ("__name__", "=", "x"),
+        ("a", "=", "1"),
+        ("b", "=~", "2|3"),
+    }
+    assert selector_matchers('{path="/a{b}", q!="\\"x"}') == {
+        ("path", "=", "/a{b}"),
+        ("q", "!=", '"x'),
+    }
+    assert selector_matchers("x{a='1', b=`c|d`}") == {
+        ("__name__", "=", "x"),
+        ("a", "=", "1"),
+        ("b", "=", "c|d"),
+    }
     assert selector_matchers("rate(x[5m])") is None
 
 
@@ -349,9 +368,9 @@ def prom_spec(history: History, tmp_path: Path, bad: bool = False) -> Path:
         total="{query: http_requests_total}",
     )
     if bad:
-        slos += SLO.format(
-            name="broken", counter="true", good="{query: 'nosuch(x)'}", total="{query: y}"
-        )
+        # valid PromQL (slm's parser accepts it) that Prometheus refuses: a bad regex
+        bad_regex = """{query: 'label_replace(x, "nosuch", "b", "c", "(")'}"""
+        slos += SLO.format(name="broken", counter="true", good=bad_regex, total="{query: y}")
     path = tmp_path / "prom.yaml"
     path.write_text(
         SPEC.format(type="Prometheus", details=f"url: '{history.url}'", slos=slos),
@@ -414,7 +433,7 @@ def test_report_names_a_failing_slo_and_reports_the_others(
     doc: Any = report(prom_spec(history, tmp_path, bad=True), "--format", "json", code=3)
     assert [o["slo"] for o in doc["objectives"]] == ["web"]
     [failure] = doc["failures"]
-    assert failure["slo"] == "broken" and "nosuch" in failure["message"]
+    assert failure["slo"] == "broken" and "regular expression" in failure["message"]
 
 
 @pytest.mark.parametrize(

@@ -282,3 +282,30 @@ def test_a_policy_condition_becomes_one_alert(
     }
     assert "AlertPolicy fast, AlertCondition fast-burn" in fast.annotations["title"]
     assert slow.for_ is None and slow.labels["slm_alert_policy"] == "slow"
+
+
+@pytest.mark.parametrize(
+    ("query", "selector"),
+    [
+        # the regular expression got these wrong
+        ("Inf", False),  # a number, not a metric
+        ('x{a="1" or b="2"}', False),  # a union of selectors
+        ('http_requests_total{code="500"} # server errors', True),  # a comment
+        ("x @ 1700000000", False),  # a fixed instant
+    ],
+)
+def test_selector_detection_follows_the_parser(query: str, selector: bool) -> None:
+    assert is_selector(query) is selector
+
+
+def test_a_commented_query_is_windowed_without_its_comment_swallowing_the_rest() -> None:
+    counter = Query('http_requests_total{code="500"} # server errors', counter=True)
+    assert counter.problem() is None  # a plain selector: no {{.window}} needed
+    assert counter.over(timedelta(hours=1)) == 'sum(rate(http_requests_total{code="500"}[1h]))'
+    gauge = Query("sum(queue_depth) # all queues", counter=False)
+    text = gauge.over(timedelta(hours=1))
+    assert text == "sum(sum_over_time((sum(queue_depth) # all queues\n)[1h:]))"
+    from slm.sources.promql import query_problem
+
+    assert query_problem(text) is None
+    assert query_problem(counter.over(timedelta(hours=1))) is None

@@ -19,24 +19,20 @@ instead of NaN or +Inf, which would otherwise poison every long-window average.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Literal
 
 from slm.rules.conventions import has_window_placeholder, prom_duration, render_window
-
-_SELECTOR = re.compile(
-    r"""^\s*(?:[a-zA-Z_:][a-zA-Z0-9_:]*\s*(?:\{(?:[^{}"]|"(?:[^"\\]|\\.)*")*\})?"""
-    r"""|\{(?:[^{}"]|"(?:[^"\\]|\\.)*")*\})\s*$"""
-)
+from slm.sources import promql
 
 SLIShape = Literal["sloth-events", "sloth-raw", "bad", "good", "raw-failure", "raw-success"]
 
 
 def is_selector(query: str) -> bool:
-    """True for a plain instant-vector selector such as ``http_requests_total{code="500"}``."""
-    return bool(_SELECTOR.match(query))
+    """True for a plain instant-vector selector such as ``http_requests_total{code="500"}``
+    (as the PromQL parser reads it: no function, operator, ``offset`` or ``@``)."""
+    return promql.is_selector(query)
 
 
 @dataclass(frozen=True)
@@ -68,9 +64,11 @@ class Query:
             return render_window(q, window)
         w = prom_duration(window)
         fn = "avg_over_time" if self.raw_ratio else "sum_over_time"
+        sel = promql.selector(q)
+        q = sel.text if sel is not None else promql.enclosable(q)
         if self.counter and not self.raw_ratio:
             return f"sum(rate({q}[{w}]))"
-        inner = f"{fn}({q}[{w}])" if is_selector(q) else f"{fn}(({q})[{w}:])"
+        inner = f"{fn}({q}[{w}])" if sel is not None else f"{fn}(({q})[{w}:])"
         return inner if self.raw_ratio else f"sum({inner})"
 
 

@@ -57,8 +57,10 @@ from slm.domain.errors import SourceError
 from slm.domain.model import MetricQuery
 from slm.domain.series import DEFAULT_STEP
 from slm.domain.window_totals import WindowPush, WindowTotal
+from slm.sources import promql
 from slm.sources.grid import step_seconds, unix_seconds
 from slm.sources.prometheus_http import PrometheusClient
+from slm.sources.promql import Matcher
 
 LOOKBACK_MS = 5 * 60_000
 """Prometheus's default ``--query.lookback-delta``: how far back an instant value looks."""
@@ -66,14 +68,10 @@ EPSILON_MS = 1
 MAX_EXPRESSIONS_PER_REQUEST = 400
 _KEY = "__slm_k"
 
-_STRING = r'"(?:[^"\\]|\\.)*"|\'(?:[^\'\\]|\\.)*\'|`[^`]*`'
-_MATCHERS = rf"\{{(?:[^{{}}\"'`]|{_STRING})*\}}"
-_SELECTOR = re.compile(rf"^\s*(?:[A-Za-z_:][A-Za-z0-9_:]*\s*(?:{_MATCHERS})?|{_MATCHERS})\s*$")
-
 
 def is_selector(expr: str) -> bool:
     """A plain instant-vector selector (``name{...}`` or ``{...}``, no functions/offset)."""
-    return bool(_SELECTOR.match(expr))
+    return promql.is_selector(expr)
 
 
 def _at(ms: int) -> str:
@@ -91,7 +89,9 @@ class _Expr:
 
 def _values(i: int, expr: str, end_ms: int, windows_ms: list[int]) -> list[_Expr]:
     """A counter query's values at ``e'`` and at every window's ``s'``."""
-    plain = is_selector(expr)
+    sel = promql.selector(expr)
+    plain = sel is not None
+    expr = sel.text if sel is not None else promql.enclosable(expr)
     e = end_ms - EPSILON_MS
     out: list[_Expr] = []
     for t in sorted({e, *(e - w for w in windows_ms)}):
@@ -103,7 +103,8 @@ def _values(i: int, expr: str, end_ms: int, windows_ms: list[int]) -> list[_Expr
 def _resets(i: int, expr: str, end_ms: int, w: int) -> _Expr:
     """Restarts per series over ``[e' - w - lookback, e']``; lists every series seen."""
     r = f"{w + LOOKBACK_MS}ms"
-    rng = f"{expr}[{r}]" if is_selector(expr) else f"({expr})[{r}:1m]"
+    sel = promql.selector(expr)
+    rng = f"{sel.text}[{r}]" if sel is not None else f"({promql.enclosable(expr)})[{r}:1m]"
     return _Expr(i, "resets", w, f"resets({rng} @ {_at(end_ms - EPSILON_MS)})")
 
 
@@ -111,40 +112,24 @@ def _gauge(i: int, expr: str, end_ms: int, windows_ms: list[int]) -> list[_Expr]
     out: list[_Expr] = []
     t = end_ms + 60_000 - EPSILON_MS
     for w in windows_ms:
-        inner = f"(({expr}) >= -Inf)"
+        inner = f"(({promql.enclosable(expr)}) >= -Inf)"
         out.append(_Expr(i, "sum", w, f"sum_over_time((sum{inner})[{w}ms:1m] @ {_at(t)})"))
         out.append(_Expr(i, "count", w, f"count_over_time((count{inner})[{w}ms:1m] @ {_at(t)})"))
     return out
 
 
-_MATCHER = re.compile(
-    rf"\s*([A-Za-z_][A-Za-z0-9_]*)\s*(=~|!~|!=|=)\s*({_STRING})\s*(?:,|$)", re.DOTALL
-)
-
-
-def selector_matchers(expr: str) -> frozenset[str] | None:
-    """The matchers of a plain selector (the metric name as ``__name__="..."``), else None.
+def selector_matchers(expr: str) -> frozenset[Matcher] | None:
+    """The matchers of a plain selector (the metric name as ``("__name__", "=", name)``),
+    as the parser reads them, else None.
 
     ``A``'s series are a subset of ``B``'s whenever ``matchers(B) <= matchers(A)``.
     """
-    if not is_selector(expr):
-        return None
-    text = expr.strip()
-    brace = text.find("{")
-    name, body = (text, "") if brace < 0 else (text[:brace].strip(), text[brace + 1 : -1])
-    out: set[str] = {f'__name__="{name}"'} if name else set()
-    pos = 0
-    body = body.strip().rstrip(",").strip() if body.strip() else ""
-    while pos < len(body):
-        m = _MATCHER.match(body, pos)
-        if m is None:
-            return None
-        label, op, value = m.groups()
-        if value[0] == "'":  # one spelling per value: 'x' and "x" are the same matcher
-            value = '"' + value[1:-1].replace('"', '\\"') + '"'
-        out.add(f"{label}{op}{value}")
-        pos = m.end()
-    return frozenset(out)
+    found = promql.selector(expr)
+    return None if found is None else found.matchers
+
+
+def _name(matchers: frozenset[Matcher]) -> str | None:
+    return next((v for label, op, v in matchers if label == "__name__" and op == "="), None)
 
 
 def covers(texts: dict[int, str]) -> dict[int, int]:
@@ -154,11 +139,10 @@ def covers(texts: dict[int, str]) -> dict[int, int]:
     this one's (ties: lowest index), so it is never covered by another one itself.
     """
     parsed = {i: selector_matchers(t) for i, t in texts.items()}
-    by_name: dict[str, list[tuple[int, frozenset[str]]]] = defaultdict(list)
+    by_name: dict[str, list[tuple[int, frozenset[Matcher]]]] = defaultdict(list)
     for i, m in parsed.items():
         if m is not None:
-            name = next((x for x in m if x.startswith('__name__="')), "")
-            by_name[name].append((i, m))
+            by_name[_name(m) or ""].append((i, m))
     out: dict[int, int] = {}
     for group in by_name.values():
         nameless = by_name.get("", []) if group is not by_name.get("") else []
@@ -176,7 +160,8 @@ _Labels = tuple[tuple[str, str], ...]
 
 MAX_GROUP = 100
 """Most selectors merged into one: RE2 alternations stay small, groups run in parallel."""
-_PLAIN_VALUE = re.compile(r'([A-Za-z_][A-Za-z0-9_]*)="([A-Za-z0-9_:./-]+)"')
+_PLAIN_VALUE = re.compile(r"[A-Za-z0-9_:./-]+")
+"""Values that may join a merged selector's alternation (``.`` is escaped there)."""
 
 
 @dataclass(frozen=True)
@@ -201,20 +186,20 @@ def merge_selectors(texts: dict[int, str], parallel: int = 4) -> list[MergedSele
     Prometheus can read them on all its cores. Values with regex metacharacters other
     than ``.`` stay alone.
     """
-    options: dict[int, list[tuple[frozenset[str], str, str]]] = {}
-    sizes: Counter[tuple[frozenset[str], str]] = Counter()
+    options: dict[int, list[tuple[frozenset[Matcher], str, str]]] = {}
+    sizes: Counter[tuple[frozenset[Matcher], str]] = Counter()
     for i, text in texts.items():
         matchers = selector_matchers(text)
-        if matchers is None or not any(m.startswith('__name__="') for m in matchers):
+        if matchers is None or _name(matchers) is None:
             continue
         mine = []
         for m in sorted(matchers):
-            found = _PLAIN_VALUE.fullmatch(m)
-            if found is not None and found[1] != "__name__":
-                mine.append((matchers - {m}, found[1], found[2]))
-                sizes[(matchers - {m}, found[1])] += 1
+            label, op, value = m
+            if op == "=" and label != "__name__" and _PLAIN_VALUE.fullmatch(value):
+                mine.append((matchers - {m}, label, value))
+                sizes[(matchers - {m}, label)] += 1
         options[i] = mine
-    groups: dict[tuple[frozenset[str], str], dict[int, str]] = defaultdict(dict)
+    groups: dict[tuple[frozenset[Matcher], str], dict[int, str]] = defaultdict(dict)
     for i, mine in options.items():
         if mine:
             rest, label, value = max(mine, key=lambda o: (sizes[(o[0], o[1])], o[1]))
@@ -223,15 +208,15 @@ def merge_selectors(texts: dict[int, str], parallel: int = 4) -> list[MergedSele
     for (rest, label), members in sorted(groups.items(), key=lambda g: min(g[1])):
         if len(members) < 2:
             continue
-        name = next(m for m in rest if m.startswith('__name__="'))[len('__name__="') : -1]
-        others = sorted(m for m in rest if not m.startswith('__name__="'))
+        name = _name(rest)
+        others = sorted(m for m in rest if m != ("__name__", "=", name))
         items = sorted(members.items())
         parts = max(1, min(parallel, len(items) // 2), math.ceil(len(items) / MAX_GROUP))
         for c in range(parts):
             chunk = dict(items[c * len(items) // parts : (c + 1) * len(items) // parts])
-            alternatives = "|".join(sorted({v.replace(".", "\\\\.") for v in chunk.values()}))
-            body = ", ".join([*others, f'{label}=~"{alternatives}"'])
-            out.append(MergedSelector(f"{name}{{{body}}}", label, chunk))
+            alternatives = "|".join(sorted({v.replace(".", "\\.") for v in chunk.values()}))
+            text = promql.render_selector(name, [*others, (label, "=~", alternatives)])
+            out.append(MergedSelector(text, label, chunk))
     return out
 
 
@@ -243,16 +228,12 @@ def _filter(text: str, cover_text: str) -> _Matchers | None:
     apply them exactly: ``=``/``!=`` on plain values, and a cover that names its metric
     (series are keyed without the name). None: ask Prometheus for ``text``'s values."""
     mine, theirs = selector_matchers(text), selector_matchers(cover_text)
-    if mine is None or theirs is None or not any(m.startswith('__name__="') for m in theirs):
+    if mine is None or theirs is None or _name(theirs) is None:
         return None
-    out: set[tuple[str, str, str]] = set()
-    for m in mine - theirs:
-        found = re.fullmatch(r'([A-Za-z_][A-Za-z0-9_]*)(!=|=)"([^"\\]*)"', m)
-        if found is None or found.group(1) == "__name__":
-            return None
-        label, op, value = found.groups()
-        out.add((label, op, value))
-    return frozenset(out)
+    extra = mine - theirs
+    if any(op not in ("=", "!=") or label == "__name__" for label, op, _ in extra):
+        return None
+    return frozenset(extra)
 
 
 def _matches(labels: _Labels, matchers: _Matchers) -> bool:

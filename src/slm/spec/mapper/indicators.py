@@ -8,6 +8,7 @@ from dataclasses import replace
 from typing import Any, Protocol
 
 from slm.domain.model import Indicator, MetricQuery, MissingData, RatioMetric, ThresholdMetric
+from slm.sources import promql
 from slm.spec import openslo_v1 as v1
 from slm.spec import openslo_v2alpha as v2
 from slm.spec.context import MapContext, origin_of
@@ -44,6 +45,23 @@ class _Ratio(Protocol):
 def spec_dir(obj: SpecObject) -> str:
     """The directory of the object's file: relative ``File`` paths resolve against it."""
     return os.path.dirname(obj.path) or "."
+
+
+def check_promql(obj: SpecObject, field: FieldPath, q: MetricQuery, ctx: MapContext) -> None:
+    """A Prometheus query is parsed now (Sloth's ``{{.window}}`` filled): a syntax error
+    is reported at ``field`` instead of failing at read time or in promtool."""
+    text = q.spec.get("query")
+    if q.source_type.lower() != "prometheus" or not isinstance(text, str) or not text.strip():
+        return
+    problem = promql.query_problem(text)
+    if problem is None:
+        return
+    if promql.unknown_function(problem):
+        ctx.problems.warn(
+            obj, field, f"{problem}: not in the PromQL parser's list; the server will judge"
+        )
+    else:
+        ctx.problems.at(obj, field, problem)
 
 
 def check_file_spec(obj: SpecObject, field: FieldPath, q: MetricQuery, ctx: MapContext) -> None:

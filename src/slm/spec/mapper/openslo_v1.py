@@ -14,6 +14,7 @@ from slm.spec.context import MapContext, origin_of, service_ref
 from slm.spec.mapper.alert_policies import slo_policies
 from slm.spec.mapper.indicators import (
     check_file_spec,
+    check_promql,
     map_indicator,
     ref_query,
     slo_indicator,
@@ -76,6 +77,7 @@ def v1_query(
         )
     if q is not None:
         check_file_spec(obj, (*base, "spec"), q, ctx)
+        check_promql(obj, (*base, "spec", "query"), q, ctx)
     return q
 
 

@@ -20,7 +20,7 @@ from slm.domain.model import (
 from slm.spec import openslo_v1alpha as v1a
 from slm.spec.common import flatten_labels
 from slm.spec.context import MapContext, origin_of, service_ref
-from slm.spec.mapper.indicators import spec_dir, with_slo_missing_data
+from slm.spec.mapper.indicators import check_promql, spec_dir, with_slo_missing_data
 from slm.spec.mapper.objectives import map_objective, openslo_slo
 from slm.spec.mapper.windows import calendar_window, one_window
 from slm.spec.problems import SpecObject
@@ -87,6 +87,7 @@ def _indicators(
     slo_ind = None
     if s.indicator is not None:
         q = _query(obj, s.indicator.threshold_metric)
+        check_promql(obj, ("spec", "indicator", "thresholdMetric", "query"), q, ctx)
         slo_ind = Indicator(name=name, threshold=ThresholdMetric(q), origin=origin)
     own: list[Indicator | None] = []
     for i, o in enumerate(s.objectives):
@@ -101,6 +102,9 @@ def _indicators(
                 "not allowed when the indicator has a thresholdMetric",
             )
         counter = bool(rm.counter or rm.incremental)
+        for key, metric in (("good", rm.good), ("total", rm.total)):
+            f = ("spec", "objectives", i, "ratioMetrics", key, "query")
+            check_promql(obj, f, _query(obj, metric), ctx)
         ratio = RatioMetric(
             total=replace(_query(obj, rm.total), counter=counter),
             good=replace(_query(obj, rm.good), counter=counter),

@@ -12,6 +12,7 @@ from slm.spec.context import MapContext, origin_of, service_ref
 from slm.spec.mapper.alert_policies import slo_policies
 from slm.spec.mapper.indicators import (
     check_file_spec,
+    check_promql,
     map_indicator,
     ref_query,
     slo_indicator,
@@ -41,6 +42,7 @@ def v2_query(
         return None
     if q is not None:
         check_file_spec(obj, (*field, "spec"), q, ctx)
+        check_promql(obj, (*field, "spec", "query"), q, ctx)
     return q
 
 

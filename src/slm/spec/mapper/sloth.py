@@ -23,7 +23,7 @@ from slm.domain.model import (
 from slm.spec import sloth
 from slm.spec.common import check_name
 from slm.spec.context import MapContext, origin_of
-from slm.spec.mapper.indicators import spec_dir
+from slm.spec.mapper.indicators import check_promql, spec_dir
 from slm.spec.mapper.objectives import percent_to_ratio
 from slm.spec.problems import SpecObject
 from slm.spec.yamlio import FieldPath
@@ -33,6 +33,10 @@ SLOTH_WINDOW = timedelta(days=30)  # Sloth prometheus/v1 has no per-SLO period
 
 def sloth_id(service: str, slo: str) -> str:
     return f"{service}-{slo}"
+
+
+def _snake(key: str) -> str:
+    return "".join(f"_{c.lower()}" if c.isupper() else c for c in key)
 
 
 def _sloth_indicator(
@@ -52,8 +56,20 @@ def _sloth_indicator(
         # Sloth events queries are per-second rates (``rate(...[{{.window}}])``).
         ev = sli.events
         ratio = RatioMetric(total=q(ev.total_query, True), bad=q(ev.error_query, True))
+        parts = [("errorQuery", ratio.bad), ("totalQuery", ratio.total)]
+        keys: FieldPath = (*f, "events")
     else:
         ratio = RatioMetric(total=None, raw=q(sli.raw.error_ratio_query), raw_type="failure")
+        parts = [("errorRatioQuery", ratio.raw)]
+        keys = (*f, "raw")
+    if "apiVersion" not in obj.data:  # prometheus/v1 files write snake_case keys
+        parts = [(_snake(key), query) for key, query in parts]
+    before = len(ctx.problems.items)
+    for key, query in parts:
+        if query is not None:
+            check_promql(obj, (*keys, key), query, ctx)
+    if len(ctx.problems.items) != before:
+        return None
     return Indicator(name=sid, ratio=ratio, origin=origin)
 
 
