@@ -54,6 +54,7 @@ D = timedelta(days=1)
 PERIOD = 30 * D
 WORKBOOK_30D = default_catalogue(PERIOD)  # the shipped YAML catalogue
 SLO_TARGET = 0.999
+ERROR_SHARE = 0.001  # 1 - SLO_TARGET, as the decimal it is (not 1 - 0.999 in binary floats)
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 _Q = MetricQuery(None, "File", {})
 WORKBOOK_SLO = SLO(
@@ -80,12 +81,12 @@ def rule(
 
 
 def burn_of(error_ratio: float) -> float:
-    return error_ratio / (1 - SLO_TARGET)
+    return error_ratio / ERROR_SHARE
 
 
 def detection(threshold: float, window: timedelta, error_ratio: float) -> timedelta:
     """(1 - SLO) / error ratio x window x burn-rate threshold."""
-    return (1 - SLO_TARGET) / error_ratio * window * threshold
+    return ERROR_SHARE / error_ratio * window * threshold
 
 
 def budget_at_alert(threshold: float, window: timedelta) -> float:
@@ -194,9 +195,9 @@ def test_increased_alert_window_36h() -> None:
     ("error_ratio", "budget", "rate_delay"),
     [
         pytest.param(1.0, 1.389, SEC, id="total-outage-spends-140pct"),
-        # 30 s of 0.2% errors put the 1m ratio exactly at 0.1%; 1 - 0.999 in binary floating
-        # point leaves that tie a hair below the threshold, so the rate trips one second on.
-        pytest.param(0.002, 0.002801, 31 * SEC, id="0.2pct-errors-same-detection"),
+        # 30 s of 0.2% errors put the 1m ratio exactly at 0.1%, a burn rate of exactly 1
+        # (the budget share is the decimal 0.001): the rate trips then, not a second later.
+        pytest.param(0.002, 0.002801, 30 * SEC, id="0.2pct-errors-same-detection"),
     ],
 )
 def test_incrementing_alert_duration(

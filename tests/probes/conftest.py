@@ -5,12 +5,11 @@ from __future__ import annotations
 import socket
 import ssl
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 import trustme
-from probe_servers import DnsServer, ProbeHTTPServer
+from probe_servers import CERT_EXPIRES, CERT_VALID_FROM, DnsServer, ProbeHTTPServer
 
 
 @pytest.fixture(scope="session")
@@ -32,25 +31,15 @@ def ca_file(ca: trustme.CA, tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-def _tls_server(ca: trustme.CA, not_after: datetime | None) -> ProbeHTTPServer:
-    cert = ca.issue_cert("127.0.0.1", "localhost", not_after=not_after)
-    ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    cert.configure_cert(ctx)
-    return ProbeHTTPServer(tls=ctx).start()
-
-
 @pytest.fixture(scope="session")
 def https_server(ca: trustme.CA) -> Iterator[ProbeHTTPServer]:
-    """HTTPS with a certificate valid for 90 more days."""
-    server = _tls_server(ca, datetime.now(UTC) + timedelta(days=90, hours=1))
-    yield server
-    server.stop()
-
-
-@pytest.fixture(scope="session")
-def expiring_https_server(ca: trustme.CA) -> Iterator[ProbeHTTPServer]:
-    """HTTPS with a certificate that expires in 3 days (and some hours)."""
-    server = _tls_server(ca, datetime.now(UTC) + timedelta(days=3, hours=12))
+    """HTTPS with a certificate valid from ``CERT_VALID_FROM`` to ``CERT_EXPIRES``."""
+    cert = ca.issue_cert(
+        "127.0.0.1", "localhost", not_before=CERT_VALID_FROM, not_after=CERT_EXPIRES
+    )
+    ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    cert.configure_cert(ctx)
+    server = ProbeHTTPServer(tls=ctx).start()
     yield server
     server.stop()
 

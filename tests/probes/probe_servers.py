@@ -14,6 +14,7 @@ import struct
 import threading
 import time
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -22,6 +23,13 @@ import dns.message
 import dns.rcode
 import dns.rdatatype
 import dns.rrset
+
+# Certificates carry fixed validity dates, never dates taken from the clock. OpenSSL checks
+# them against the real clock during the handshake, so the test certificate is valid from
+# 2000 to 2999 (trustme's CA: 2000 to 3000); the probe's own "now", against which it counts
+# the days left, is a fixed instant passed to it.
+CERT_VALID_FROM = datetime(2000, 1, 1, tzinfo=UTC)
+CERT_EXPIRES = datetime(2999, 12, 1, tzinfo=UTC)
 
 HEALTH = {"status": "ok", "version": "1.2.3", "items": [{"sku": "a1"}, {"sku": "b2"}]}
 PASSWORD = "secret"

@@ -12,7 +12,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from probe_servers import BROKEN, HANG, DnsServer, ProbeHTTPServer, closed_port
+from probe_servers import (
+    BROKEN,
+    CERT_EXPIRES,
+    HANG,
+    DnsServer,
+    ProbeHTTPServer,
+    closed_port,
+)
 
 from slm.domain.probe import (
     Check,
@@ -43,8 +50,8 @@ def probe(check: Check, timeout: float = 2.0, **kw: Any) -> Probe:
     )
 
 
-def run(p: Probe) -> CheckResult:
-    return asyncio.run(run_check(p, FixedClock(AT), env={"TOKEN": "t0k"}))
+def run(p: Probe, at: datetime = AT) -> CheckResult:
+    return asyncio.run(run_check(p, FixedClock(at), env={"TOKEN": "t0k"}))
 
 
 def http(url: str, **expect: Any) -> HttpCheck:
@@ -199,13 +206,16 @@ def test_https_with_a_trusted_ca(https_server: ProbeHTTPServer, ca_file: Path) -
     assert result.success, result.reason
 
 
-def test_https_certificate_expiring_soon(
-    expiring_https_server: ProbeHTTPServer, ca_file: Path
-) -> None:
-    result = run(tls_probe(expiring_https_server, ca_file, min_days_left=14))
+def test_https_certificate_expiring_soon(https_server: ProbeHTTPServer, ca_file: Path) -> None:
+    # days left are counted from the probe's clock, not the wall clock
+    soon = CERT_EXPIRES - timedelta(days=3, hours=12)
+    result = run(tls_probe(https_server, ca_file, min_days_left=14), at=soon)
     assert (result.success, result.reason) == (False, "certificate expires in 3 days < 14")
     assert result.details["status"] == 200
-    assert run(tls_probe(expiring_https_server, ca_file, min_days_left=3)).success
+    assert run(tls_probe(https_server, ca_file, min_days_left=3), at=soon).success
+    late = CERT_EXPIRES + timedelta(days=2, hours=1)
+    result = run(tls_probe(https_server, ca_file, min_days_left=3), at=late)
+    assert result.reason == "certificate expired 3 day(s) ago"
 
 
 def test_https_untrusted_certificate(https_server: ProbeHTTPServer) -> None:
@@ -296,9 +306,11 @@ def test_dns_checks(
 def test_https_expired_certificate(ca: Any, ca_file: Path) -> None:
     import ssl
 
-    now = datetime.now(UTC)
+    # expired by any real clock (OpenSSL checks validity against it in the handshake)
     cert = ca.issue_cert(
-        "127.0.0.1", not_before=now - timedelta(days=10), not_after=now - timedelta(days=1)
+        "127.0.0.1",
+        not_before=datetime(2000, 1, 1, tzinfo=UTC),
+        not_after=datetime(2000, 1, 11, tzinfo=UTC),
     )
     ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     cert.configure_cert(ctx)

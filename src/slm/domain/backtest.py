@@ -41,9 +41,10 @@ from slm.domain.alert_state import (
     advance,
     next_timer,
 )
+from slm.domain.budget import error_share
 from slm.domain.burn import bucket_count
 from slm.domain.evaluation import Evaluator
-from slm.domain.model import SLO, MissingData, Objective, RollingWindow
+from slm.domain.model import SLO, Objective, RollingWindow
 from slm.domain.results import ObjectiveResult
 from slm.domain.series import EventSeries, FloatArray
 from slm.domain.tally import Counting, IntArray
@@ -195,19 +196,7 @@ class BurnHistory:
     def _units(self, lo: IntArray, hi: IntArray) -> tuple[FloatArray, FloatArray]:
         if self._slices is None:
             return self._sums.arrays(lo, hi)
-        c, k = self._slices, self._k
-        slices = np.maximum(0, (hi - lo) // k)
-        i = np.clip((lo - c.first) // k, 0, c.m)
-        j = np.maximum(np.clip((hi - c.first) // k, 0, c.m), i)
-        good = c.units[j] - c.units[i]
-        total = c.counted[j] - c.counted[i]
-        outside = slices - (j - i)
-        missing = self.counting.missing
-        if missing is not MissingData.IGNORE:
-            total = total + outside
-            if missing is MissingData.GOOD:
-                good = good + outside
-        return good, total
+        return self._slices.arrays(lo, hi)
 
     def burn(self, window: timedelta) -> FloatArray:
         """Burn rate over ``window`` at every instant; ``NaN`` where it holds no units."""
@@ -216,7 +205,7 @@ class BurnHistory:
             good, total = self._units(hi - self._span(window), hi)
             out = np.full(len(hi), np.nan)
             np.divide(total - good, total, out=out, where=total > 0)
-            self._burns[window] = out / (1.0 - self.objective.target)
+            self._burns[window] = out / float(error_share(self.objective.target))
         return self._burns[window]
 
     @cached_property

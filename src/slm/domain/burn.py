@@ -7,37 +7,55 @@ Time to exhaustion is ``remaining_ratio x period / burn``, at the burn rate over
 *shortest long alert window* of the catalogue (1h for the SRE Workbook catalogues; see
 ``evaluation.exhaustion_window``): long enough not to flap on a single bad minute, short
 enough to be "the current rate". ``timedelta(0)`` when the budget is already spent,
-``None`` when nothing is burning.
+``None`` ("never") when nothing is burning or the budget would last longer than
+``EXHAUSTION_HORIZON`` (100 years) at that rate.
+
+A single burn rate is exact: the error ratio of the summed counts over the exact
+``1 - target`` (see ``budget.error_share``), rounded once, so 1 bad of 1000 events at a
+99.9 % target burns at exactly 1.0 and a window without bad units at exactly 0.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from fractions import Fraction
 
 import numpy as np
 
+from slm.domain.budget import error_share
 from slm.domain.model import MissingData
 from slm.domain.series import EventSeries, FloatArray
 from slm.domain.tally import Counting, IntArray, PrefixSums, Tally
+
+EXHAUSTION_HORIZON = timedelta(days=36525)
 
 
 def burn_rate(tally: Tally, target: float) -> float | None:
     if tally.total <= 0:
         return None
-    return (tally.bad / tally.total) / (1.0 - target)
+    bad, total = tally.bad, tally.total
+    if not (math.isfinite(bad) and math.isfinite(total)):
+        return (bad / total) / float(error_share(target))
+    return float(Fraction(bad) / Fraction(total) / error_share(target))
 
 
 def time_to_exhaustion(
     remaining_ratio: float | None, period: timedelta, burn: float | None
 ) -> timedelta | None:
-    if remaining_ratio is None:
+    """``remaining_ratio x period / burn``; ``None`` for never (nothing burning, or beyond
+    ``EXHAUSTION_HORIZON``), ``timedelta(0)`` when the budget is spent."""
+    if remaining_ratio is None or math.isnan(remaining_ratio):
         return None
     if remaining_ratio <= 0:
         return timedelta(0)
-    if burn is None or burn <= 0:
+    if burn is None or not burn > 0:
         return None
-    return period * (remaining_ratio / burn)
+    seconds = period.total_seconds() * remaining_ratio / burn  # inf on overflow, never raises
+    if not seconds <= EXHAUSTION_HORIZON.total_seconds():
+        return None
+    return timedelta(seconds=seconds)
 
 
 def bucket_count(window: timedelta, step: timedelta) -> int:
@@ -76,4 +94,4 @@ def burn_rate_series(
     good, total = sums.arrays(lo, hi)
     out = np.full(len(hi), np.nan)
     np.divide(total - good, total, out=out, where=total > 0)
-    return out / (1.0 - target)
+    return out / float(error_share(target))

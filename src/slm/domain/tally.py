@@ -13,6 +13,13 @@ Two ways to count event windows, with equal results (tested):
   is reduced once with ``np.add.reduceat``: one pass over the longest window in total.
 - ``PrefixSums``: for many instants (backtests, charts): cumulative sums built once, then
   every window is O(1).
+
+Both sum *bad* and total units, never good ones: a window with no bad unit then has a bad
+count of exactly 0 (adding zeros changes no float, and a difference of two equal prefix
+sums is 0), so its SLI is exactly 1 and its burn rate exactly 0, whatever came before it.
+Whole event counts are summed exactly: float64 holds every integer up to 2**53 (about
+9e15, far beyond the events of any window), so their sums carry no rounding at all.
+``good`` is ``total - bad``; ratios are formed only from the summed counts.
 """
 
 from __future__ import annotations
@@ -71,6 +78,15 @@ def _clip(i: int, n: int) -> int:
     return 0 if i < 0 else (n if i > n else i)
 
 
+def tally_of(bad: float, total: float, expected: int, seen: int, counting: Counting) -> Tally:
+    """The ``Tally`` of a window from its summed bad and total units (gaps filled per
+    ``counting``); ``bad`` is kept within ``[0, total]`` against rounding of fractional
+    counts."""
+    bad = min(max(bad, 0.0), total)
+    good, total = counting.fill(total - bad, total, expected - seen)
+    return Tally(good, total, expected, seen)
+
+
 def segment_counts(events: EventSeries, ranges: Sequence[Range], counting: Counting) -> list[Tally]:
     """Tallies of event windows, reducing each array once over the union of the windows."""
     n = len(events.good)
@@ -78,13 +94,16 @@ def segment_counts(events: EventSeries, ranges: Sequence[Range], counting: Count
     a, b = points[0], points[-1]
     if a < b:
         cuts = np.array(points[:-1], dtype=np.intp) - a
-        segment_good = np.add.reduceat(events.good[a:b], cuts).tolist()
-        segment_total = np.add.reduceat(events.total[a:b], cuts).tolist()
+        segment_total_array = np.add.reduceat(events.total[a:b], cuts)
+        # a segment whose buckets are all good sums the same values in the same order for
+        # good and total: its bad count is exactly 0
+        segment_bad = (segment_total_array - np.add.reduceat(events.good[a:b], cuts)).tolist()
+        segment_total = segment_total_array.tolist()
         present = events.present
         segment_present = [int(np.count_nonzero(present[x:y])) for x, y in pairwise(points)]
     else:
-        segment_good, segment_total, segment_present = [], [], []
-    cum_good = [0.0, *accumulate(segment_good)]
+        segment_bad, segment_total, segment_present = [], [], []
+    cum_bad = [0.0, *accumulate(segment_bad)]
     cum_total = [0.0, *accumulate(segment_total)]
     cum_present = [0, *accumulate(segment_present)]
     where = {p: i for i, p in enumerate(points)}
@@ -94,20 +113,18 @@ def segment_counts(events: EventSeries, ranges: Sequence[Range], counting: Count
         j = max(where[min(max(hi, 0), n)], i)
         expected = hi - lo if hi > lo else 0
         seen = cum_present[j] - cum_present[i]
-        good, total = counting.fill(
-            cum_good[j] - cum_good[i], cum_total[j] - cum_total[i], expected - seen
-        )
-        out.append(Tally(good, total, expected, seen))
+        bad, total = cum_bad[j] - cum_bad[i], cum_total[j] - cum_total[i]
+        out.append(tally_of(bad, total, expected, seen, counting))
     return out
 
 
 class PrefixSums:
-    """Cumulative good, total and present counts of a series: any window in O(1)."""
+    """Cumulative bad, total and present counts of a series: any window in O(1)."""
 
     def __init__(self, events: EventSeries, counting: Counting):
         self.n = len(events)
         self.counting = counting
-        self.good = _cumulative(events.good)
+        self.bad = _cumulative(events.total - events.good)
         self.total = _cumulative(events.total)
         self.present = np.zeros(self.n + 1, dtype=np.int64)
         np.cumsum(events.present, out=self.present[1:])
@@ -120,20 +137,17 @@ class PrefixSums:
                 j = i
             expected = max(0, hi - lo)
             seen = int(self.present[j] - self.present[i])
-            good, total = self.counting.fill(
-                float(self.good[j] - self.good[i]),
-                float(self.total[j] - self.total[i]),
-                expected - seen,
-            )
-            out.append(Tally(good, total, expected, seen))
+            bad = float(self.bad[j] - self.bad[i])
+            total = float(self.total[j] - self.total[i])
+            out.append(tally_of(bad, total, expected, seen, self.counting))
         return out
 
     def arrays(self, lo: IntArray, hi: IntArray) -> tuple[FloatArray, FloatArray]:
         """Vectorised good and total units of the windows ``[lo[i], hi[i])``."""
         i = np.clip(lo, 0, self.n)
         j = np.maximum(np.clip(hi, 0, self.n), i)
-        good = self.good[j] - self.good[i]
         total = self.total[j] - self.total[i]
+        good = total - np.clip(self.bad[j] - self.bad[i], 0.0, total)
         c = self.counting
         if c.per_point and c.missing is not MissingData.IGNORE:
             missing = np.maximum(hi - lo, 0) - (self.present[j] - self.present[i])

@@ -11,6 +11,10 @@ The unit of a slice is 1 good slice when ``ratio >= time_slice_target`` (Timesli
 its ratio (RatioTimeslices), so ``Tally.good`` is the number of good slices or the sum of
 ratios and ``Tally.total`` the number of slices counted. Every array operation is a
 reshape-reduce over the needed span; windows are then O(1) through prefix sums.
+
+The prefix sums are of *bad* units (a bad slice, or ``(total - good) / total``), which are
+exactly 0 for a perfect slice: a window of perfect slices has exactly no bad units, an SLI
+of exactly 1 and a burn rate of exactly 0, whatever fractional ratios came before it.
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ import numpy.typing as npt
 
 from slm.domain.model import BudgetingMethod, MissingData
 from slm.domain.series import EventSeries, FloatArray
-from slm.domain.tally import Counting, Range, Tally
+from slm.domain.tally import Counting, IntArray, Range, Tally
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -88,8 +92,8 @@ class SliceCounter:
         b = a + m * grid.k
         self.grid, self.rule, self.first, self.m = grid, rule, a, m
         good, total, present = _slice_sums(events, a, b, grid.k)
-        units, counted = _slice_units(good, total, present, grid.k, rule)
-        self.units = _cumulative(units)
+        bad, counted = _slice_bad_units(good, total, present, grid.k, rule)
+        self.bad = _cumulative(bad)
         self.counted = _cumulative(counted)
         self.present = np.zeros(m + 1, dtype=np.int64)
         np.cumsum(present, out=self.present[1:])
@@ -101,16 +105,33 @@ class SliceCounter:
             slices = max(0, (hi - lo) // k)
             i = min(max((lo - self.first) // k, 0), self.m)
             j = min(max((hi - self.first) // k, i), self.m)
-            good = float(self.units[j] - self.units[i])
+            bad = float(self.bad[j] - self.bad[i])
             total = float(self.counted[j] - self.counted[i])
             outside = slices - (j - i)
             missing = self.rule.counting.missing
             if outside > 0 and missing is not MissingData.IGNORE:
                 total += outside
-                good += outside if missing is MissingData.GOOD else 0
+                bad += outside if missing is MissingData.BAD else 0
+            bad = min(max(bad, 0.0), total)
             seen = int(self.present[j] - self.present[i])
-            out.append(Tally(good, total, max(0, hi - lo), seen))
+            out.append(Tally(total - bad, total, max(0, hi - lo), seen))
         return out
+
+    def arrays(self, lo: IntArray, hi: IntArray) -> tuple[FloatArray, FloatArray]:
+        """Vectorised good and total units of slice-aligned windows ``[lo[i], hi[i])``."""
+        k = self.grid.k
+        slices = np.maximum(0, (hi - lo) // k)
+        i = np.clip((lo - self.first) // k, 0, self.m)
+        j = np.maximum(np.clip((hi - self.first) // k, 0, self.m), i)
+        bad = self.bad[j] - self.bad[i]
+        total = self.counted[j] - self.counted[i]
+        outside = slices - (j - i)
+        missing = self.rule.counting.missing
+        if missing is not MissingData.IGNORE:
+            total = total + outside
+            if missing is MissingData.BAD:
+                bad = bad + outside
+        return total - np.clip(bad, 0.0, total), total
 
 
 def _slice_sums(
@@ -139,30 +160,32 @@ def _per_slice(values: npt.NDArray[Any], k: int, dtype: type[Any]) -> npt.NDArra
     return out
 
 
-def _slice_units(
+def _slice_bad_units(
     good: FloatArray, total: FloatArray, present: npt.NDArray[np.intp], k: int, rule: SliceRule
 ) -> tuple[FloatArray, FloatArray]:
-    """Units (good slice 0/1, or ratio) and counted flags per slice."""
+    """Bad units (bad slice 0/1, or ``1 - ratio`` as ``(total - good) / total``) and
+    counted flags per slice."""
     missing = rule.counting.missing
     if rule.counting.per_point and missing is not MissingData.IGNORE:
         gap = k - present
         total = total + gap
         good = good + gap if missing is MissingData.GOOD else good
         present = np.full_like(present, k)
-    ratio = np.ones_like(good)
-    np.divide(good, total, out=ratio, where=total > 0)
     has_data = present > 0
+    if rule.method is BudgetingMethod.TIMESLICES:
+        assert rule.slice_target is not None
+        ratio = np.ones_like(good)
+        np.divide(good, total, out=ratio, where=total > 0)
+        bad = (ratio < rule.slice_target).astype(np.float64)
+    else:
+        bad = np.zeros_like(good)
+        np.divide(total - good, total, out=bad, where=total > 0)
     if missing is MissingData.IGNORE:
         counted = has_data.astype(np.float64)
     else:
         counted = np.ones_like(good)
-        ratio[~has_data] = 1.0 if missing is MissingData.GOOD else 0.0
-    if rule.method is BudgetingMethod.TIMESLICES:
-        assert rule.slice_target is not None
-        units = (ratio >= rule.slice_target).astype(np.float64)
-    else:
-        units = ratio
-    return units * counted, counted
+        bad[~has_data] = 0.0 if missing is MissingData.GOOD else 1.0
+    return bad * counted, counted
 
 
 def _cumulative(values: FloatArray) -> FloatArray:
