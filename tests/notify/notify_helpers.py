@@ -303,10 +303,11 @@ def transition(
 
 
 class StepClock:
-    """A clock the test moves: retries become due without sleeping."""
+    """A clock the test moves: retries become due without sleeping. It starts at the
+    evaluation instant ``AT`` (a fixed instant: no test reads the wall clock)."""
 
     def __init__(self, t: datetime | None = None):
-        self.t = t or datetime.now(UTC)
+        self.t = t or AT
 
     def now(self) -> datetime:
         return self.t

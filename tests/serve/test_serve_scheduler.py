@@ -106,7 +106,7 @@ def test_a_failure_keeps_the_last_results_and_marks_the_slo_stale(
     state = loop.board.get(NAME)
     assert state is not None
     assert state.error is not None and "backend down" in state.error
-    assert state.is_stale(datetime.now(UTC))
+    assert state.is_stale(AT)  # stale however recent: the last attempt failed
     assert (state.consecutive_failures, state.failures, state.successes) == (2, 2, 1)
     assert [r.sli for r in state.results] == [1.0]
     factory.error = None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import numpy as np
 import pytest
@@ -74,7 +75,7 @@ def test_read_aggregates_onto_the_grid(
 
 
 def test_read_accepts_any_time_zone(store: Store) -> None:
-    berlin = T0.astimezone(datetime.now().astimezone().tzinfo)
+    berlin = T0.astimezone(ZoneInfo("Europe/Berlin"))  # not the machine's zone: fixed
     with store.transaction() as repos:
         repos.measurements.upsert(_minutes((0, 1.0)))
         got = repos.measurements.read("checkout_total", berlin, berlin + MIN, MIN)
