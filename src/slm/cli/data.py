@@ -31,20 +31,34 @@ def ingest(
     idempotency_key: Annotated[
         str | None, typer.Option("--idempotency-key", help="Key of a single --batch file.")
     ] = None,
+    epoch_unit: Annotated[
+        str,
+        typer.Option(
+            "--epoch-unit",
+            help="Unit of numeric timestamps in CSV/Parquet files: s, ms, us, ns, or auto "
+            "(from their magnitude; ambiguous ones are refused).",
+        ),
+    ] = "auto",
 ) -> None:
     """Load measurements into the store (idempotent, one transaction per file or batch)."""
+    from slm.domain.instants import EPOCH_OPTIONS
     from slm.services.ingest import ingest_file
     from slm.store.db import open_store
 
     if not files and not batch:
         raise typer.BadParameter("give measurement files or --batch FILE", param_hint="FILES")
+    unit = next((u for u in EPOCH_OPTIONS if u == epoch_unit), None)
+    if unit is None:
+        raise typer.BadParameter(
+            f"{epoch_unit!r} is not one of {', '.join(EPOCH_OPTIONS)}", param_hint="--epoch-unit"
+        )
     store = open_store(db, workspace)
     if batch:
         from slm.cli.serve import ingest_batches
 
         ingest_batches(store, batch, idempotency_key)
     for f in files or []:
-        rep = ingest_file(store, f)
+        rep = ingest_file(store, f, epoch_unit=unit)
         if rep.skipped_as_duplicate_file:
             out.print(f"{f}: already loaded, nothing changed")
         else:

@@ -9,7 +9,10 @@ Guarantees:
 - idempotent: a file whose bytes (SHA-256) were loaded before is skipped; loading
   overlapping data from another file replaces the values of the buckets it contains;
 - atomic: the whole file is parsed and checked before anything is written, then written
-  in one transaction; a bad row rejects the file with a ``DataError`` naming the row;
+  in one transaction; a bad row rejects the file with a ``DataError`` naming the row.
+  Checked: every instant lies in the representable range and every value is a count
+  from 0 to 2**53, as is each bucket's sum (``slm.domain.instants``); numeric CSV/Parquet
+  timestamps are Unix time in the declared epoch unit or the one their magnitude tells;
 - rows of one file that share (series, timestamp) are summed; timestamps are stored as Unix
   seconds UTC (CSV/Parquet keep their own resolution, exposition files one minute).
 """
@@ -25,6 +28,7 @@ from typing import Literal
 import numpy as np
 
 from slm.domain.errors import DataError
+from slm.domain.instants import EpochOption
 from slm.services.ports import Clock, SystemClock
 from slm.sources.exposition import is_openmetrics, read_exposition
 from slm.sources.table import MeasurementTable
@@ -54,9 +58,17 @@ class IngestReport:
 
 
 def ingest_file(
-    store: Store, path: Path, fmt: IngestFormat = "auto", *, clock: Clock | None = None
+    store: Store,
+    path: Path,
+    fmt: IngestFormat = "auto",
+    *,
+    clock: Clock | None = None,
+    epoch_unit: EpochOption = "auto",
 ) -> IngestReport:
-    """Load one file into the store; see the module docstring for the guarantees."""
+    """Load one file into the store; see the module docstring for the guarantees.
+
+    ``epoch_unit``: the unit of numeric timestamps in CSV and Parquet files (``auto``:
+    told from their magnitude); exposition formats define their own."""
     digest = file_sha256(path)
     with store.transaction() as repos:
         seen = repos.ingests.find(digest)
@@ -64,7 +76,7 @@ def ingest_file(
         return _skipped(seen, str(path))
 
     kind = detect_format(path) if fmt == "auto" else fmt
-    table = parse_file(path, kind)  # raises DataError before anything is written
+    table = parse_file(path, kind, epoch_unit)  # DataError before anything is written
     series = table.series
     loaded_at = (clock or SystemClock()).now()
     with store.transaction() as repos:
@@ -120,11 +132,11 @@ def _announce(
     )
 
 
-def parse_file(path: Path, fmt: IngestFormat) -> MeasurementTable:
+def parse_file(path: Path, fmt: IngestFormat, epoch_unit: EpochOption = "auto") -> MeasurementTable:
     """The measurements of a file in the given format (``auto`` detects it)."""
     kind = detect_format(path) if fmt == "auto" else fmt
     if kind in ("csv", "parquet"):
-        return read_tabular(path, kind)
+        return read_tabular(path, kind, epoch_unit)
     return read_exposition(path, openmetrics=kind == "openmetrics")
 
 

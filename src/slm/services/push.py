@@ -12,9 +12,12 @@ never be applied twice:
   receipt is returned (``duplicate: true``);
 - the same key with different items is a conflict (``IdempotencyConflict``, HTTP 409).
 
-Checks, all before anything is written (a bad batch writes nothing): every item is
-validated (the error names ``items[i].field``); a timestamp more than the future tolerance
-(default 5m) ahead of the server's clock is refused as clock skew of the sender. Items that
+Checks, all before anything is kept (a bad batch writes nothing): every item is
+validated (the error names ``items[i].field``): its instant must lie in the representable
+range and its value be a count from 0 to 2**53 (``slm.domain.instants``); a timestamp
+more than the future tolerance (default 5m) ahead of the server's clock is refused as
+clock skew of the sender; a count that would make its stored bucket hold more than 2**53
+rolls the whole transaction back. Items that
 land before the newest stored bucket of their series (*late*) or before an earlier item of
 the same series in the batch (*out of order*) are accepted, counted in the receipt and
 logged; ``slm serve`` re-evaluates the SLOs that read those series.
@@ -43,6 +46,15 @@ from pydantic import (
 
 from slm.domain.durations import format_duration
 from slm.domain.errors import DataError
+from slm.domain.instants import (
+    EARLIEST,
+    LATEST,
+    MAX_VALUE,
+    UNIT_NAMES,
+    detect_unit,
+    instant_problem,
+    range_text,
+)
 from slm.services.ports import Clock, SystemClock
 from slm.store.db import Store
 from slm.store.push import PushBatchRecord, PushRepository
@@ -55,12 +67,18 @@ MAX_KEY = 200
 
 
 def _unix_seconds(value: object) -> int:
-    """An RFC 3339 instant with an offset, or Unix seconds, as whole Unix seconds UTC."""
+    """An RFC 3339 instant with an offset, or Unix seconds, as whole Unix seconds UTC in the
+    representable range (``slm.domain.instants``)."""
     if isinstance(value, bool):
         raise ValueError("expected an RFC 3339 instant or Unix seconds, not a boolean")
     if isinstance(value, int | float):
-        if not math.isfinite(value):
-            raise ValueError("Unix seconds must be finite")
+        seconds = float(value)
+        problem = instant_problem(seconds)
+        if problem is not None:
+            unit, hint = detect_unit(seconds), ""
+            if unit is not None and unit != "s":
+                hint = f" (it looks like {UNIT_NAMES[unit]}; send seconds)"
+            raise ValueError(f"{value!r} as Unix seconds {problem}{hint}")
         return math.floor(value)
     if isinstance(value, str):
         text = value.strip()
@@ -74,7 +92,13 @@ def _unix_seconds(value: object) -> int:
             ) from None
         if t.tzinfo is None:
             raise ValueError(f"{value!r} has no UTC offset; add Z or +HH:MM")
-        return math.floor(t.timestamp())
+        try:
+            seconds = t.timestamp()
+        except (OverflowError, ValueError):
+            seconds = math.nan
+        if not EARLIEST <= seconds < LATEST:
+            raise ValueError(f"{value!r} is outside the representable range {range_text()}")
+        return math.floor(seconds)
     raise ValueError("expected an RFC 3339 instant or Unix seconds")
 
 
@@ -95,7 +119,7 @@ class PushItem(BaseModel):
 
     series: str = Field(min_length=1, max_length=1000, strict=True)
     timestamp: Timestamp
-    value: float = Field(ge=0, allow_inf_nan=False)
+    value: float = Field(ge=0, le=MAX_VALUE, allow_inf_nan=False)
 
 
 class PushBatch(BaseModel):
@@ -288,6 +312,9 @@ def push_batch(
         out_of_order = _out_of_order(batch)
         starts = [b for _, b, _ in rows]
         push.add_counts(rows)
+        over = push.above(rows, MAX_VALUE)
+        if over:  # raised inside the transaction: nothing of the batch is kept
+            raise BatchError(_overflowing(batch, over))
         push.complete(
             batch_id,
             items=len(batch.items),
@@ -310,6 +337,20 @@ def push_batch(
         batch_id, key, digest, len(batch.items), series, False, late, out_of_order,
         min(starts), max(starts),
     )  # fmt: skip
+
+
+def _overflowing(batch: PushBatch, over: Sequence[tuple[str, int, float]]) -> list[ItemProblem]:
+    totals = {(s, b): v for s, b, v in over}
+    return [
+        ItemProblem(
+            ("items", i, "value"),
+            f"the bucket {_iso(item.timestamp)} of {item.series!r} would hold "
+            f"{totals[(item.series, item.timestamp)]!r}, above the largest storable value "
+            f"2**53 ({MAX_VALUE:.0f}); nothing of the batch was added",
+        )
+        for i, item in enumerate(batch.items)
+        if (item.series, item.timestamp) in totals
+    ]
 
 
 def _duplicate(seen: PushBatchRecord, digest: str) -> PushReceipt:

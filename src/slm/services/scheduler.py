@@ -23,7 +23,9 @@ API or loaded with ``slm ingest --batch``, possibly by another process). For eve
 that touches a series an SLO reads from the store, the SLO's stored evaluations whose span
 holds one of the batch's buckets and that were computed before the batch arrived are
 marked *superseded* (``superseded_at``/``superseded_by``), and the SLO is re-evaluated at
-the next pass.
+the next pass. A stored batch whose buckets are not representable instants (written by an
+older slm, before instants were checked) is skipped with one warning and never stops the
+batches after it.
 
 After each recorded evaluation the loop calls its *hooks* (``hooks=[...]``) in the store
 thread, in order; ``slm serve`` installs ``AlertPipeline`` (alerts, then notifications, then
@@ -49,6 +51,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from slm.domain.durations import format_duration, parse_duration
 from slm.domain.errors import Problem, SlmError, SpecError
+from slm.domain.instants import EARLIEST, LATEST, range_text
 from slm.domain.model import SLO, DataSource, MetricQuery
 from slm.domain.results import ObjectiveResult
 from slm.domain.series import DEFAULT_STEP
@@ -523,8 +526,21 @@ class EvaluationLoop:
         if not affected or batch.min_bucket is None or batch.max_bucket is None:
             return
         step = int(self.settings.step.total_seconds())
-        first_end = datetime.fromtimestamp(batch.min_bucket - batch.min_bucket % step + step, UTC)
-        last = datetime.fromtimestamp(batch.max_bucket, UTC)
+        span = _bucket_span(batch.min_bucket, batch.max_bucket, step)
+        if span is None:  # written by an older slm that did not check instants
+            log.warning(
+                "push batch %s (key %s) skipped: its buckets %s to %s (Unix seconds) lie "
+                "outside the representable range %s; the SLOs reading %s are not "
+                "re-evaluated for it",
+                batch.id,
+                batch.idempotency_key,
+                batch.min_bucket,
+                batch.max_bucket,
+                range_text(),
+                ", ".join(batch.series),
+            )
+            return
+        first_end, last = span
         fresh = batch.received_at >= self.started_at
         for name in sorted(affected):
             superseded = history.supersede(
@@ -550,6 +566,15 @@ class EvaluationLoop:
 
     async def _store_call(self, fn: Callable[..., T], *args: Any) -> T:
         return await asyncio.get_running_loop().run_in_executor(self._writer, fn, *args)
+
+
+def _bucket_span(first: int, last: int, step: int) -> tuple[datetime, datetime] | None:
+    """The end of the first step bucket and the start of the last stored bucket of a
+    batch, or ``None`` when they are not representable instants."""
+    end = first - first % step + step
+    if not (EARLIEST <= first <= last < LATEST and end < LATEST):
+        return None
+    return datetime.fromtimestamp(end, UTC), datetime.fromtimestamp(last, UTC)
 
 
 def _message(e: BaseException, timeout: timedelta) -> str:

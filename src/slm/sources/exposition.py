@@ -11,7 +11,10 @@ sample of a series is its baseline and yields no increase.
 Counter-like samples are read: counters (``_total``), histogram ``_bucket``/``_count``/
 ``_sum``, summary ``_count``/``_sum`` and untyped samples; ``_created`` samples are skipped.
 Gauges, quantiles and other non-counter samples are rejected, as are samples without a
-timestamp and negative or non-finite values: ``DataError`` naming the file and line.
+timestamp, timestamps outside the representable range of ``slm.domain.instants`` (an
+OpenMetrics timestamp in milliseconds is named as such) and values that are negative,
+not finite or above 2**53 (so is a bucket whose increases sum above it): ``DataError``
+naming the file and line (or the series and bucket).
 Parsing is prometheus_client's (``parser`` and ``openmetrics.parser``).
 """
 
@@ -30,6 +33,7 @@ from prometheus_client.openmetrics import parser as om_parser
 from prometheus_client.samples import Sample
 
 from slm.domain.errors import DataError
+from slm.domain.instants import UNIT_NAMES, detect_unit, instant_problem, value_problem
 from slm.sources.grid import IntArray
 from slm.sources.table import MeasurementTable
 
@@ -91,8 +95,8 @@ class _Samples:
         )
         try:
             yield from parse(self._numbered())  # type: ignore[arg-type]
-        except ValueError as e:
-            detail = str(e) or "cannot parse"
+        except (ValueError, TypeError, AttributeError) as e:  # the parser's own slips too
+            detail = (str(e) if isinstance(e, ValueError) else "") or "cannot parse"
             got = self.lines[self.line - 1].strip() if 0 < self.line <= len(self.lines) else ""
             raise DataError(
                 f"{self.path}:{self.line}: not valid {self.format}: {detail}"
@@ -113,16 +117,28 @@ class _Samples:
         if sample.timestamp is None:
             self._reject(sample, "sample has no timestamp (export samples with timestamps)")
         value = float(sample.value)
-        if not math.isfinite(value) or value < 0:
-            self._reject(sample, f"counter value {sample.value!r} is not a finite number >= 0")
-        seconds = math.floor(float(sample.timestamp))
-        if not self.openmetrics and seconds < _EARLIEST:
+        problem = value_problem(value)
+        if problem is not None:
+            self._reject(sample, f"counter value {sample.value!r} {problem}")
+        stamp = float(sample.timestamp)
+        if not self.openmetrics and stamp < _EARLIEST:
             self._reject(
                 sample,
                 f"timestamp {sample.timestamp!r}s is before 2000: the Prometheus text "
                 "format takes milliseconds since the epoch (or use OpenMetrics, in seconds)",
             )
-        return _Point(series_name(sample.name, sample.labels), seconds, value)
+        problem = instant_problem(stamp)
+        if problem is not None:
+            unit = "seconds" if self.openmetrics else "milliseconds"
+            detected, hint = detect_unit(stamp), ""
+            if self.openmetrics and detected is not None and detected != "s":
+                hint = (
+                    f" (it looks like {UNIT_NAMES[detected]}; OpenMetrics timestamps are seconds)"
+                )
+            self._reject(
+                sample, f"timestamp {sample.timestamp} ({unit} in {self.format}) {problem}{hint}"
+            )
+        return _Point(series_name(sample.name, sample.labels), math.floor(stamp), value)
 
     def _reject(self, sample: Sample, message: str) -> NoReturn:
         raise DataError(f"{self.path}:{self._line_of(sample)}: {message}")
@@ -183,6 +199,8 @@ def _increases(path: Path, points: Iterable[_Point]) -> MeasurementTable:
     later[:1] = False
     later[1:] = code[1:] == code[:-1]  # the first sample of each series is its baseline
     buckets = ts[later] - ts[later] % BUCKET_SECONDS
-    return MeasurementTable.from_columns(
+    table = MeasurementTable.from_columns(
         str(path), list(codes), code[later], buckets, increase[later]
     )
+    table.check_sums()
+    return table

@@ -13,6 +13,8 @@ from datetime import datetime, timedelta
 import numpy as np
 import numpy.typing as npt
 
+from slm.domain.errors import DataError
+from slm.domain.instants import MAX_VALUE, iso
 from slm.domain.series import Buckets
 from slm.sources.grid import FloatArray, IntArray, to_buckets
 
@@ -88,6 +90,26 @@ class MeasurementTable:
         sums = np.add.reduceat(self.values, starts)
         names = [self.series[c] for c in codes[starts].tolist()]
         yield from zip(names, self.timestamps[starts].tolist(), sums.tolist(), strict=True)
+
+    def check_sums(self) -> None:
+        """Refuse (``DataError``) a bucket whose rows sum above the largest storable value."""
+        if len(self) == 0:
+            return
+        codes = np.repeat(np.arange(len(self.series)), np.diff(self.offsets))
+        first = np.ones(len(self), dtype=np.bool_)
+        first[1:] = (codes[1:] != codes[:-1]) | (self.timestamps[1:] != self.timestamps[:-1])
+        starts = np.flatnonzero(first)
+        with np.errstate(over="ignore"):
+            sums = np.add.reduceat(self.values, starts)
+        bad = ~np.isfinite(sums) | (sums > MAX_VALUE)
+        if bad.any():
+            k = int(np.flatnonzero(bad)[0])
+            row = int(starts[k])
+            raise DataError(
+                f"{self.path}: series {self.series[int(codes[row])]!r}, bucket "
+                f"{iso(int(self.timestamps[row]))}: its rows sum to {float(sums[k])!r}, above "
+                f"the largest storable value 2**53 ({MAX_VALUE:.0f})"
+            )
 
     def count_aggregated(self) -> int:
         if len(self) == 0:

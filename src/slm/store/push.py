@@ -133,6 +133,24 @@ class PushRepository:
         )
         self._conn.execute(stmt, [{"series": s, "bucket_start": b, "value": v} for s, b, v in rows])
 
+    def above(self, rows: Sequence[CountRow], limit: float) -> list[CountRow]:
+        """The buckets of ``rows`` whose stored value is above ``limit`` (or not a number),
+        with that value."""
+        if not rows:
+            return []
+        m = measurements
+        wanted = {(s, b) for s, b, _ in rows}
+        q = sa.select(m.c.series, m.c.bucket_start, m.c.value).where(
+            m.c.series.in_(sorted({s for s, _ in wanted})),
+            m.c.bucket_start.between(min(b for _, b in wanted), max(b for _, b in wanted)),
+            sa.or_(m.c.value > limit, m.c.value.is_(None)),
+        )
+        found = [
+            (r[0], int(r[1]), float("nan") if r[2] is None else float(r[2]))
+            for r in self._conn.execute(q)
+        ]
+        return sorted(r for r in found if (r[0], r[1]) in wanted)
+
 
 def _record(row: sa.Row[tuple[object, ...]]) -> PushBatchRecord:
     m = row._mapping
