@@ -40,6 +40,9 @@ def _duration(value: str, param: str) -> timedelta:
 
 INHERITED_SOCKET = "SLM_SERVE_SOCKET_FD"
 """The listening socket's file descriptor, handed over by a reloading ``slm serve``."""
+RESUMED_REPLAY = "SLM_SERVE_REPLAY_RESUME"
+"""The replay clock's instant when a reloading ``slm serve --replay-at`` stopped: the
+new process replays on from there, never from ``--replay-at`` again."""
 
 
 def _listen(host: str, port: int) -> socket.socket:
@@ -171,9 +174,13 @@ def serve(
     elif replay_at is not None:
         if not replay_speed > 0:
             raise typer.BadParameter("must be positive", param_hint="--replay-speed")
-        clock = ReplayClock(parse_instant(replay_at, "--replay-at"), replay_speed)
+        start = parse_instant(replay_at, "--replay-at")
+        resumed = _resumed_replay()
+        clock = ReplayClock(resumed or start, replay_speed)
         speed = f" at {replay_speed:g}x" if replay_speed != 1 else ""
         clock_text = f"replaying from {replay_at}{speed}"
+        if resumed is not None:
+            clock_text += f", resumed at {resumed.isoformat().replace('+00:00', 'Z')}"
     else:
         clock, clock_text = SystemClock(), "wall clock"
 
@@ -267,11 +274,27 @@ def serve(
         err.print("slm serve: reloading (SIGHUP)", markup=False)
         os.set_inheritable(handover, True)
         env = {**os.environ, INHERITED_SOCKET: str(handover)}
+        if isinstance(clock, ReplayClock):  # replay on from here: nothing is evaluated twice
+            env[RESUMED_REPLAY] = clock.now().isoformat()
         os.execve(sys.executable, [sys.executable, "-m", "slm", *sys.argv[1:]], env)
     os.close(handover)
     err.print(
         f"slm serve: stopped ({', '.join(sorted(set(received))) or 'shutdown'})", markup=False
     )
+
+
+def _resumed_replay() -> datetime | None:
+    """The instant a reloaded ``slm serve --replay-at`` resumes at (handed over by the
+    process it replaces), or ``None``."""
+    text = os.environ.pop(RESUMED_REPLAY, None)
+    if text is None:
+        return None
+    try:
+        resumed = datetime.fromisoformat(text)
+    except ValueError:
+        log.warning("ignoring %s=%r: not an instant", RESUMED_REPLAY, text)
+        return None
+    return resumed if resumed.tzinfo is not None else None
 
 
 class _Alerting:

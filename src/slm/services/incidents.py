@@ -362,7 +362,7 @@ class IncidentService:
         """Start an impact (``start``), end the open one (``end`` only), or record both."""
         with self.store.transaction() as repos:
             repo = IncidentRepository(repos.connection)
-            repo.get(iid)
+            repo.lock(iid)
             if start is None:
                 current = repo.open_impact(iid, service)
                 if current is None:
@@ -383,6 +383,7 @@ class IncidentService:
     def record_root_cause(self, iid: str, cause: RootCause) -> Incident:
         with self.store.transaction() as repos:
             repo = IncidentRepository(repos.connection)
+            repo.lock(iid)  # a concurrent sign-off commits first, or waits for this
             repo.set_root_cause(iid, cause, self.clock.now())
             self._tell(repo, "root-cause", iid, f"{cause.category} ({cause.attribution})")
             return repo.get(iid)
@@ -397,6 +398,7 @@ class IncidentService:
         now = self.clock.now()
         with self.store.transaction() as repos:
             repo = IncidentRepository(repos.connection)
+            repo.lock(iid)  # concurrent sign-offs and edits of the incident take turns
             incident = repo.get(iid)
             if any(i.end is None for i in incident.impacts):
                 raise DataError(f"incident {iid}: end every impact interval before sign-off")
@@ -479,6 +481,7 @@ class IncidentService:
             repo = IncidentRepository(repos.connection)
             for r in records:
                 if repo.exists(r.id):
+                    repo.lock(r.id)
                     repo.replace(r, now)
                     updated += 1
                 else:

@@ -3,6 +3,11 @@ exclusions and the major-event flag log.
 
 A signed-off root-cause record is immutable: ``set_root_cause``, ``sign_off`` and impact
 changes on such an incident raise ``SignedOffError`` (exit code 1) and change nothing.
+Concurrent changes of one incident cannot slip past a sign-off: a unit of work that
+changes an incident first ``lock``s it (``SELECT ... FOR UPDATE`` on PostgreSQL; on
+SQLite a write that takes the database's write lock), so they take turns, and the root
+cause and the sign-off are written by conditional updates (``WHERE signed_off_at IS
+NULL``) whose row count is checked.
 """
 
 from __future__ import annotations
@@ -82,6 +87,19 @@ class IncidentRepository:
         self.add_events(i.id, i.events)
         for impact in i.impacts:
             self._insert_impact(i.id, impact)
+
+    def lock(self, incident_id: str) -> None:
+        """Hold the incident until the transaction ends, so that concurrent changes of it
+        take turns (call first in the unit of work, before reading it);
+        ``NotFoundError`` when there is no such incident."""
+        if self.c.dialect.name == "postgresql":
+            q = sa.select(inc.c.id).where(inc.c.id == incident_id).with_for_update()
+            found = self.c.execute(q).first() is not None
+        else:  # SQLite: one writer at a time; this write starts the transaction as one
+            touch = sa.update(inc).where(inc.c.id == incident_id).values(id=inc.c.id)
+            found = self.c.execute(touch).rowcount == 1
+        if not found:
+            raise NotFoundError(f"no incident {incident_id!r}")
 
     def update(self, incident_id: str, now: datetime, **values: Any) -> None:
         self.get(incident_id)
@@ -194,15 +212,30 @@ class IncidentRepository:
 
     def set_root_cause(self, incident_id: str, rc: RootCause, now: datetime) -> None:
         self._refuse_if_signed_off(incident_id, "root cause")
-        self.update(incident_id, now, root_cause=root_cause_json(rc))
+        self._unsigned_update(
+            incident_id, "root cause", root_cause=root_cause_json(rc), updated_at=now
+        )
 
     def sign_off(self, incident_id: str, by: str, at: datetime) -> RootCause:
         current = self.get(incident_id)
         if current.root_cause is None:
             raise DataError(f"incident {incident_id}: no root-cause record to sign off")
         self._refuse_if_signed_off(incident_id, "root cause")
-        self.update(incident_id, at, signed_off_by=by, signed_off_at=at)
+        self._unsigned_update(
+            incident_id, "root cause", signed_off_by=by, signed_off_at=at, updated_at=at
+        )
         return self.get(incident_id).root_cause  # type: ignore[return-value]
+
+    def _unsigned_update(self, incident_id: str, what: str, **values: Any) -> None:
+        """Update the incident only while its root cause is not signed off."""
+        done = self.c.execute(
+            sa.update(inc)
+            .where(inc.c.id == incident_id, inc.c.signed_off_at.is_(None))
+            .values(**values)
+        )
+        if done.rowcount != 1:
+            self._refuse_if_signed_off(incident_id, what)
+            raise NotFoundError(f"no incident {incident_id!r}")
 
     def _refuse_if_signed_off(self, incident_id: str, what: str) -> None:
         rc = self.get(incident_id).root_cause
