@@ -25,7 +25,7 @@ def slm(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_writes_the_rule_file_to_stdout() -> None:
-    r = slm(str(SHOP))
+    r = slm(str(SHOP), "--default-alerts")
     assert r.returncode == 0, r.stderr
     groups = YAML(typ="safe").load(r.stdout)["groups"]
     assert [g["name"] for g in groups] == [
@@ -33,6 +33,24 @@ def test_writes_the_rule_file_to_stdout() -> None:
         "sloth-slo-meta-recordings-shop-requests-0",
         "sloth-slo-alerts-shop-requests-0",
     ]
+    assert "no alert rules" not in r.stderr
+
+
+def test_an_slo_without_alert_policies_gets_no_alerts_unless_asked() -> None:
+    """As Sloth: an OpenSLO SLO that configures no alerting gets recordings only, and a
+    note says so and how to get the catalogue's alerts."""
+    r = slm(str(SHOP))
+    assert r.returncode == 0, r.stderr
+    groups = YAML(typ="safe").load(r.stdout)["groups"]
+    assert [g["name"] for g in groups] == [
+        "sloth-slo-sli-recordings-shop-requests-0",
+        "sloth-slo-meta-recordings-shop-requests-0",
+    ]
+    assert "alert:" not in r.stdout
+    assert (
+        f"note: {SHOP}:10: SLO/requests: no alertPolicies: no alert rules "
+        "(--default-alerts adds the catalogue's page and ticket alerts)"
+    ) in r.stderr
 
 
 def test_output_file_and_options_reach_the_rules(tmp_path: Path) -> None:
@@ -63,7 +81,7 @@ def test_output_file_and_options_reach_the_rules(tmp_path: Path) -> None:
 
 
 def test_custom_windows_file(tmp_path: Path) -> None:
-    r = slm(str(SHOP), "--windows", str(SPECS / "catalogue-7d.yaml"))
+    r = slm(str(SHOP), "--windows", str(SPECS / "catalogue-7d.yaml"), "--default-alerts")
     assert r.returncode == 0, r.stderr
     assert "slo:sli_error:ratio_rate12h" in r.stdout
     assert "ratio_rate3d" not in r.stdout
@@ -97,6 +115,7 @@ def test_bad_options_are_usage_errors() -> None:
         ["--label", "novalue"],
         ["--format", "nagios"],
         ["--no-alerts", "--no-recordings"],
+        ["--compat", "pyrra"],
     ):
         r = slm(str(SHOP), *args)
         assert r.returncode == 2, args

@@ -21,7 +21,7 @@ from slm.spec.catalogues import load_catalogue
 HERE = Path(__file__).parent
 SPECS = HERE / "specs"
 GOLDEN = HERE / "golden"
-SLOTH_BASE = GOLDEN / "sloth" / "in-base.yaml"
+SLOTH_BASE = HERE / "sloth_corpus" / "integration" / "in-base.yaml"
 
 
 def _request(paths: list[Path], **kw: object) -> RulesRequest:
@@ -29,17 +29,19 @@ def _request(paths: list[Path], **kw: object) -> RulesRequest:
 
 
 CASES: dict[str, RulesRequest] = {
-    "openslo-prometheus": _request([SPECS / "openslo-prometheus.yaml"]),
+    "openslo-prometheus": _request([SPECS / "openslo-prometheus.yaml"], default_alerts=True),
     "openslo-prometheus-operator": _request(
-        [SPECS / "openslo-prometheus.yaml"], format="prometheus-operator"
+        [SPECS / "openslo-prometheus.yaml"], format="prometheus-operator", default_alerts=True
     ),
     "sloth-k8s-operator": _request([SPECS / "sloth-k8s.yaml"], format="prometheus-operator"),
-    "openslo-policies": _request([SPECS / "openslo-policies.yaml"]),
+    "openslo-policies": _request([SPECS / "openslo-policies.yaml"], default_alerts=True),
     "openslo-policies-cheap-long-windows": _request(
-        [SPECS / "openslo-policies.yaml"], optimize="long"
+        [SPECS / "openslo-policies.yaml"], optimize="long", default_alerts=True
     ),
-    "shop-exact": _request([SPECS / "promtool-shop.yaml"], optimize="none"),
-    "shop-cheap-long-windows": _request([SPECS / "promtool-shop.yaml"], optimize="long"),
+    "shop-exact": _request([SPECS / "promtool-shop.yaml"], optimize="none", default_alerts=True),
+    "shop-cheap-long-windows": _request(
+        [SPECS / "promtool-shop.yaml"], optimize="long", default_alerts=True
+    ),
     "sloth-base-no-alerts-labels": _request(
         [SLOTH_BASE], alerts=False, labels={"env": "prod", "region": "eu-1"}
     ),

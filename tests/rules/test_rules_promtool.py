@@ -48,7 +48,7 @@ def promtool_test(promtool: str, rules: str, test_text: str, tmp_path: Path) -> 
 def test_alerts_fire_and_resolve_as_derived(
     test_file: str, optimize: Optimize, tmp_path: Path, promtool: str
 ) -> None:
-    rules = build_rules(RulesRequest([SPEC], optimize=optimize)).text
+    rules = build_rules(RulesRequest([SPEC], optimize=optimize, default_alerts=True)).text
     (tmp_path / "rules.yaml").write_text(rules, encoding="utf-8")
     shutil.copy(HERE / "promtool" / test_file, tmp_path / test_file)
     run = subprocess.run(
@@ -64,7 +64,7 @@ def test_alerts_fire_and_resolve_as_derived(
 
 def test_a_wrong_expectation_fails(tmp_path: Path, promtool: str) -> None:
     """The promtool tests can fail: the page alert moved one minute earlier does."""
-    rules = build_rules(RulesRequest([SPEC])).text
+    rules = build_rules(RulesRequest([SPEC], default_alerts=True)).text
     (tmp_path / "rules.yaml").write_text(rules, encoding="utf-8")
     text = (HERE / "promtool" / "shop-burn.yaml").read_text(encoding="utf-8")
     assert text.count("eval_time: 409m") == 1
@@ -84,8 +84,9 @@ def test_policy_alerts_fire_after_alert_after_and_resolve_as_derived(
     tmp_path: Path, promtool: str
 ) -> None:
     """An SLO with OpenSLO AlertPolicies: the page pends 5m (alertAfter) before firing, the
-    alertWhenNoData ticket fires on no data; the SLO without policies keeps the catalogue."""
-    rules = build_rules(RulesRequest([POLICY_SPEC])).text
+    alertWhenNoData ticket fires on no data; the SLO without policies gets the catalogue's
+    alerts (--default-alerts)."""
+    rules = build_rules(RulesRequest([POLICY_SPEC], default_alerts=True)).text
     text = (HERE / "promtool" / "shop-policy.yaml").read_text(encoding="utf-8")
     out = promtool_test(promtool, rules, text, tmp_path)
     assert "SUCCESS" in out

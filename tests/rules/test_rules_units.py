@@ -157,7 +157,7 @@ def test_which_windows_the_cheap_form_covers(optimize: str, cheap: set[timedelta
 
 
 def test_factors_follow_the_period_of_each_slo() -> None:
-    sets = generate(_shop(), GenerateOptions())  # type: ignore[arg-type]
+    sets = generate(_shop(default_alerts=True), GenerateOptions())  # type: ignore[arg-type]
     alerts = [r for g in sets[0].groups for r in g.rules if not isinstance(r, RecordingRule)]
     assert "(14.4 * 0.0009999999999999432)" in alerts[0].expr
     assert "(1 * 0.0009999999999999432)" in alerts[1].expr
@@ -236,7 +236,7 @@ def test_skipped_slos_are_reported_next_to_generated_ones(tmp_path: Path) -> Non
         .replace("service: shop", "service: shop2"),
         encoding="utf-8",
     )
-    result = build_rules(RulesRequest([tmp_path]))
+    result = build_rules(RulesRequest([tmp_path], default_alerts=True))
     assert [s.name for s in result.skipped] == ["other"]
     assert "Datadog, not Prometheus" in str(result.skipped[0])
     assert "sloth-slo-alerts-shop-requests-0" in result.text

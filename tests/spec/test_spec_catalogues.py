@@ -44,7 +44,7 @@ def test_user_catalogue_loads() -> None:
 
 
 def test_file_without_catalogue_is_a_problem() -> None:
-    with pytest.raises(SpecError, match="no AlertWindowCatalogue in file"):
+    with pytest.raises(SpecError, match="no AlertWindowCatalogue or Sloth AlertWindows in file"):
         load_catalogue(GOOD / "sloth-k8s.yaml")
 
 

@@ -23,6 +23,11 @@ class RulesFormat(StrEnum):
     prometheus_operator = "prometheus-operator"
 
 
+class CompatMode(StrEnum):
+    slm = "slm"
+    sloth = "sloth"
+
+
 class Optimize(StrEnum):
     none = "none"
     period = "period"
@@ -72,13 +77,15 @@ def generate(
         str | None,
         typer.Option(
             "--period",
-            help="SLO period for specs without one (Sloth; OpenSLO calendar windows). Default 30d.",
+            help="SLO period for specs without one (Sloth; OpenSLO calendar windows). "
+            "Default: the --windows period, else 30d.",
         ),
     ] = None,
     windows: Annotated[
         Path | None,
         typer.Option(
-            "--windows", help="AlertWindowCatalogue file (default: SRE Workbook 30d/28d)."
+            "--windows",
+            help="AlertWindowCatalogue or Sloth AlertWindows file (default: SRE Workbook 30d/28d).",
         ),
     ] = None,
     label: Annotated[
@@ -100,6 +107,22 @@ def generate(
     cheap_long_windows: Annotated[
         bool, typer.Option("--cheap-long-windows", help="Same as --optimize long.")
     ] = False,
+    default_alerts: Annotated[
+        bool,
+        typer.Option(
+            "--default-alerts",
+            help="Page and ticket alerts from the windows also for SLOs whose spec "
+            "configures no alerting (OpenSLO without alertPolicies, Sloth without alerting.name).",
+        ),
+    ] = False,
+    compat: Annotated[
+        CompatMode,
+        typer.Option(
+            "--compat",
+            help="sloth: SLI ratios as Sloth writes them (no '> 0' guard on the total), "
+            "to diff against Sloth's output.",
+        ),
+    ] = CompatMode.slm,
 ) -> None:
     """Write recording and alerting rules for every SLO with Prometheus metric sources."""
     from slm.rules.pipeline import RulesRequest, build_rules
@@ -122,6 +145,8 @@ def generate(
         alerts=not no_alerts,
         recordings=not no_recordings,
         optimize="long" if cheap_long_windows else _OPTIMIZE[optimize],
+        default_alerts=default_alerts,
+        compat="sloth" if compat is CompatMode.sloth else "slm",
     )
     result = build_rules(req)
     for note in result.notes:

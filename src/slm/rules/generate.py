@@ -150,6 +150,8 @@ def severities(slo: PromSLO) -> list[str]:
 def alert_rules(slo: PromSLO) -> list[AlertingRule]:
     if slo.policy_alerts:
         return [policy_rule(slo, p) for p in slo.policy_alerts]
+    if not slo.catalogue_alerts:
+        return []
     rules = []
     for sev in severities(slo):
         meta = slo.alert_meta(sev)

@@ -12,7 +12,7 @@ from slm.domain.model import AlertCatalogue
 from slm.rules.generate import GenerateOptions, Optimize, generate
 from slm.rules.model import RuleSet
 from slm.rules.render import Format, render
-from slm.rules.target import Skipped, TargetOptions, select
+from slm.rules.target import Compat, Skipped, TargetOptions, select
 from slm.spec.loader import load_workspace
 
 
@@ -26,6 +26,8 @@ class RulesRequest:
     alerts: bool = True
     recordings: bool = True
     optimize: Optimize = "period"
+    default_alerts: bool = False
+    compat: Compat = "slm"
 
 
 @dataclass(frozen=True)
@@ -47,7 +49,10 @@ def build_rules(req: RulesRequest) -> RulesResult:
             [Problem("-", None, "", "", "", "--no-alerts and --no-recordings leave nothing")]
         )
     ws = load_workspace(req.paths)
-    sel = select(ws, TargetOptions(req.period, req.catalogue, dict(req.labels)))
+    # without alerts, "no alerting configured" is no news: say nothing about it
+    default_alerts = req.default_alerts or not req.alerts
+    opts = TargetOptions(req.period, req.catalogue, dict(req.labels), default_alerts, req.compat)
+    sel = select(ws, opts)
     if sel.problems:
         raise SpecError(list(sel.problems))
     if not sel.slos:

@@ -1,6 +1,6 @@
 """The SLI error-ratio expression of an SLO over one window, as PromQL.
 
-Sloth specs keep Sloth's own shapes byte for byte (``events`` and ``raw``); OpenSLO ratio
+Sloth specs keep Sloth's own shapes (``events`` and ``raw``); OpenSLO ratio
 metrics are built from their good/bad/total (or raw) queries. Each query is turned into a
 windowed PromQL expression:
 
@@ -13,8 +13,10 @@ windowed PromQL expression:
 
 Then ``bad/total`` gives ``(BAD) / ((TOTAL) > 0)``, ``good/total`` gives
 ``1 - ((GOOD) / ((TOTAL) > 0))`` and a success raw ratio gives ``1 - (RAW)``. The
-``> 0`` guard (as Sloth's events SLIs) makes a window without traffic produce no sample
-instead of NaN or +Inf, which would otherwise poison every long-window average.
+``> 0`` guard makes a window without traffic produce no sample instead of NaN or +Inf,
+which would otherwise poison every long-window average. Sloth's released versions have
+no guard: ``guard=False`` (``--compat sloth``) leaves it out, and writes a good/total
+ratio in Sloth's raw form (``sloth-openslo``).
 """
 
 from __future__ import annotations
@@ -26,7 +28,9 @@ from typing import Literal
 from slm.rules.conventions import has_window_placeholder, prom_duration, render_window
 from slm.sources import promql
 
-SLIShape = Literal["sloth-events", "sloth-raw", "bad", "good", "raw-failure", "raw-success"]
+SLIShape = Literal[
+    "sloth-events", "sloth-raw", "sloth-openslo", "bad", "good", "raw-failure", "raw-success"
+]
 
 
 def is_selector(query: str) -> bool:
@@ -79,18 +83,23 @@ class SLIExpression:
     shape: SLIShape
     main: Query  # bad, good, raw or Sloth's error query
     total: Query | None = None
+    guard: bool = True  # ``(TOTAL) > 0``; off in ``--compat sloth`` (Sloth's released form)
 
     def at(self, window: timedelta) -> str:
         m = self.main.over(window)
         t = self.total.over(window) if self.total is not None else ""
+        den = f"(({t}) > 0)" if self.guard else f"({t})"
         if self.shape == "sloth-events":
-            return f"({m})\n/\n(({t}) > 0)\n"
+            return f"({m})\n/\n{den}\n"
         if self.shape == "sloth-raw":
             return f"({m})"
+        if self.shape == "sloth-openslo":  # Sloth's raw form of an OpenSLO good/total ratio
+            g, t = (f"\n      {x}\n    " for x in (m, t))
+            return f"(\n  1 - (\n    ({g})\n    /\n    ({t})\n  )\n)"
         if self.shape == "bad":
-            return f"({m})\n/\n(({t}) > 0)\n"
+            return f"({m})\n/\n{den}\n"
         if self.shape == "good":
-            return f"1 - (\n  ({m})\n  /\n  (({t}) > 0)\n)\n"
+            return f"1 - (\n  ({m})\n  /\n  {den}\n)\n"
         if self.shape == "raw-success":
             return f"1 - (\n  {m}\n)\n"
         return f"({m})\n"

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal
 
 from slm.domain.durations import format_duration
 from slm.domain.errors import Problem
@@ -35,6 +35,7 @@ from slm.spec.catalogues import default_catalogue
 from slm.spec.workspace import RawDocument, Workspace
 
 SLOTH_DEFAULT_PERIOD = timedelta(days=30)
+SLOTH_ALERTING_EXTRA = "sloth_alerting"  # an OpenSLO SLO's Sloth alerting, kept by convert
 RESERVED_LABELS = frozenset({cv.ID_LABEL, cv.SERVICE_LABEL, cv.SLO_LABEL, cv.WINDOW_LABEL})
 _CALENDAR_LENGTH = {
     "minute": timedelta(minutes=1),
@@ -93,6 +94,7 @@ class PromSLO:
     resource: ResourceMeta
     catalogue: AlertCatalogue
     policy_alerts: tuple[PolicyAlert, ...] = ()  # when given, instead of the catalogue's
+    catalogue_alerts: bool = True  # False: alerting not configured (and no --default-alerts)
 
     def alert_meta(self, severity: str) -> AlertMeta:
         return self.alerts.get(severity, self.default_alert)
@@ -120,11 +122,21 @@ class Selection:
     notes: tuple[str, ...]
 
 
+Compat = Literal["slm", "sloth"]
+
+
 @dataclass(frozen=True)
 class TargetOptions:
-    period: timedelta | None = None  # for specs without their own period (Sloth)
+    """``period``: for specs without their own period (Sloth), default the catalogue's,
+    else 30d. ``default_alerts``: the catalogue's page and ticket alerts also for SLOs
+    whose spec configures no alerting. ``compat="sloth"``: SLI expressions as Sloth's
+    released versions write them (no ``> 0`` guard on the total)."""
+
+    period: timedelta | None = None
     catalogue: AlertCatalogue | None = None  # None: the shipped one for each period
     extra_labels: Mapping[str, str] = field(default_factory=dict)
+    default_alerts: bool = False
+    compat: Compat = "slm"
 
 
 def select(ws: Workspace, opts: TargetOptions) -> Selection:
@@ -141,10 +153,19 @@ def select(ws: Workspace, opts: TargetOptions) -> Selection:
         period, note = _period(slo, opts)
         if note:
             notes.append(f"{_where(slo)}: SLO/{slo.name}: {note}")
+        made_any = False
         for i, objective in enumerate(slo.objectives):
             made = _prom_slo(ws, slo, i, objective, period, opts, problems)
             if made is not None:
                 out.append(made)
+                made_any = True
+        if made_any and not opts.default_alerts:
+            why = _no_alerting(slo)
+            if why is not None:
+                notes.append(
+                    f"{_where(slo)}: SLO/{slo.name}: {why}: no alert rules "
+                    "(--default-alerts adds the catalogue's page and ticket alerts)"
+                )
     _check_duplicates(out, problems)
     return Selection(tuple(out), tuple(skipped), tuple(problems), tuple(notes))
 
@@ -186,7 +207,8 @@ def _skip_reason(slo: SLO) -> str | None:
 
 def _period(slo: SLO, opts: TargetOptions) -> tuple[timedelta, str | None]:
     if "sloth" in slo.extras:
-        return opts.period or SLOTH_DEFAULT_PERIOD, None
+        default = opts.catalogue.period if opts.catalogue is not None else SLOTH_DEFAULT_PERIOD
+        return opts.period or default, None
     w = slo.window
     if isinstance(w, RollingWindow):
         return w.duration, None
@@ -223,17 +245,21 @@ def _prom_slo(
     def problem(field_: str, msg: str) -> None:
         problems.append(Problem(path, line, "SLO", slo.name, field_, msg))
 
+    guard = opts.compat != "sloth"
     if sloth is not None:
         service, name, pct = sloth["service"], sloth["slo"], float(sloth["objective"])
-        sli = _sloth_sli(slo)
+        sli = _sloth_sli(slo, guard)
         alerts, default = _sloth_alerts(sloth["alerting"], service, name)
         mode, spec = _MODES.get(api, "cli-gen-prom"), api or "prometheus/v1"
     else:
         service, name = slo.service, f"{slo.name}-{i}"
         pct = objective_percent(objective.target)
-        sli = _openslo_sli(slo.indicator_for(objective))
+        sli = _openslo_sli(slo.indicator_for(objective), guard)
         suffix = str(i) if len(slo.objectives) > 1 else ""
         alerts, default = {}, AlertMeta(default_alert_name(slo.service, slo.name, suffix))
+        kept = slo.extras.get(SLOTH_ALERTING_EXTRA)
+        if kept is not None:  # Sloth alerting kept by ``slm convert``
+            alerts, default = _sloth_alerts(kept, service, slo.name)
         mode, spec = "cli-gen-openslo", api
     for msg in sli.problems():
         problem("indicator", msg)
@@ -264,7 +290,25 @@ def _prom_slo(
         resource=_resource(ws, slo),
         catalogue=opts.catalogue or default_catalogue(period),
         policy_alerts=policy_alerts(ws, slo) if sloth is None else (),
+        catalogue_alerts=opts.default_alerts or _no_alerting(slo) is None,
     )
+
+
+def _no_alerting(slo: SLO) -> str | None:
+    """Why the spec configures no catalogue alerts for ``slo`` (as Sloth: none then), or
+    ``None`` when it does. Sloth refuses an enabled alert without ``alerting.name``; slm
+    writes no alerts for it instead. OpenSLO SLOs alert through their ``alertPolicies``."""
+    sloth: dict[str, Any] | None = slo.extras.get("sloth")
+    alerting = sloth["alerting"] if sloth is not None else slo.extras.get(SLOTH_ALERTING_EXTRA)
+    if alerting is not None:
+        if alerting["page_alert"]["disable"] and alerting["ticket_alert"]["disable"]:
+            return None  # explicitly disabled: nothing to add, nothing to say
+        if not alerting.get("name"):
+            return "Sloth alerting has no name (Sloth refuses such an SLO)"
+        return None
+    if slo.alert_policies:
+        return None
+    return "no alertPolicies"
 
 
 def policy_alerts(ws: Workspace, slo: SLO) -> tuple[PolicyAlert, ...]:
@@ -308,7 +352,7 @@ def _query_text(q: MetricQuery) -> str:
     return ""
 
 
-def _sloth_sli(slo: SLO) -> SLIExpression:
+def _sloth_sli(slo: SLO, guard: bool = True) -> SLIExpression:
     r = slo.indicator.ratio
     assert r is not None
     if r.raw is not None:
@@ -318,10 +362,11 @@ def _sloth_sli(slo: SLO) -> SLIExpression:
         "sloth-events",
         Query(_query_text(r.bad), verbatim=True),
         Query(_query_text(r.total), verbatim=True),
+        guard,
     )
 
 
-def _openslo_sli(ind: Indicator) -> SLIExpression:
+def _openslo_sli(ind: Indicator, guard: bool = True) -> SLIExpression:
     r = ind.ratio
     assert r is not None
     if r.raw is not None:
@@ -332,9 +377,11 @@ def _openslo_sli(ind: Indicator) -> SLIExpression:
     assert r.total is not None
     total = Query(_query_text(r.total), counter=r.counter)
     if r.bad is not None:
-        return SLIExpression("bad", Query(_query_text(r.bad), counter=r.counter), total)
+        return SLIExpression("bad", Query(_query_text(r.bad), counter=r.counter), total, guard)
     assert r.good is not None
-    return SLIExpression("good", Query(_query_text(r.good), counter=r.counter), total)
+    good = Query(_query_text(r.good), counter=r.counter)
+    # Sloth reads an OpenSLO good/total ratio as a raw error ratio: its compat form
+    return SLIExpression("good" if guard else "sloth-openslo", good, total, guard)
 
 
 def _sloth_alerts(

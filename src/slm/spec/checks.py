@@ -12,6 +12,7 @@ from slm.spec.problems import SpecObject
 from slm.spec.slm_v1 import API_VERSION as SLM_V1
 
 CATALOGUE_KEY = (SLM_V1, "AlertWindowCatalogue")
+SLOTH_WINDOWS_KEY = ("sloth.slok.dev/v1", "AlertWindows")
 
 
 def run_checks(ctx: MapContext) -> None:

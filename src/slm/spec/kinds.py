@@ -49,6 +49,13 @@ def builtin_entries() -> list[KindEntry]:
             "slo",
         ),
         KindEntry(
+            sloth.K8S_API_VERSION,
+            sloth.WINDOWS_KIND,
+            sloth.AlertWindows,
+            mp.map_sloth_windows,
+            "object",
+        ),
+        KindEntry(
             slm_v1.API_VERSION,
             "AlertWindowCatalogue",
             slm_v1.AlertWindowCatalogue,

@@ -1,5 +1,6 @@
-"""Sloth specs: the ``version: prometheus/v1`` file and the Kubernetes
-``sloth.slok.dev/v1`` ``PrometheusServiceLevel`` resource (camelCase keys)."""
+"""Sloth specs: the ``version: prometheus/v1`` file, the Kubernetes
+``sloth.slok.dev/v1`` ``PrometheusServiceLevel`` resource (camelCase keys) and Sloth's
+``sloth.slok.dev/v1`` ``AlertWindows`` (alert windows for one SLO period)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field, model_validator
 
-from slm.spec.common import SnakeModel, SpecModel, StrMap
+from slm.spec.common import Duration, SnakeModel, SpecModel, StrMap
 
 VERSION = "prometheus/v1"
 K8S_API_VERSION = "sloth.slok.dev/v1"
@@ -156,3 +157,37 @@ class PrometheusServiceLevel(SpecModel):
     kind: Literal["PrometheusServiceLevel"]
     metadata: K8sMetadata
     spec: K8sSpec
+
+
+# --- sloth.slok.dev/v1 AlertWindows (Sloth's --slo-period-windows-path files) ----------
+
+WINDOWS_KIND = "AlertWindows"
+
+
+class WindowsWindow(SpecModel):
+    """One quick or slow pair: alert when ``errorBudgetPercent`` of the period's budget is
+    spent within ``longWindow`` (``shortWindow`` confirms it is still burning)."""
+
+    error_budget_percent: float = Field(gt=0, le=100)
+    short_window: Duration
+    long_window: Duration
+
+
+class QuickSlow(SpecModel):
+    quick: WindowsWindow
+    slow: WindowsWindow
+
+
+class AlertWindowsSpec(SpecModel):
+    slo_period: Duration
+    page: QuickSlow
+    ticket: QuickSlow
+
+
+class AlertWindows(SpecModel):
+    """Sloth's alert windows for one SLO period (no ``metadata``: the file names it)."""
+
+    api_version: Literal["sloth.slok.dev/v1"]
+    kind: Literal["AlertWindows"]
+    metadata: K8sMetadata | None = None
+    spec: AlertWindowsSpec

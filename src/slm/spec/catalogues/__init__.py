@@ -1,4 +1,5 @@
-"""Alert-window catalogues as data: ``AlertWindowCatalogue`` YAML files.
+"""Alert-window catalogues as data: ``AlertWindowCatalogue`` YAML files (and Sloth's
+``AlertWindows`` files, read the same way).
 
 ``30d.yaml`` and ``28d.yaml`` ship with slm (the SRE Workbook's page/ticket pairs); a
 user's own catalogue is the same kind of file and loads the same way.
@@ -13,21 +14,25 @@ from pathlib import Path
 
 from slm.domain.errors import Problem, SpecError
 from slm.domain.model import AlertCatalogue
-from slm.spec.checks import CATALOGUE_KEY
+from slm.spec.checks import CATALOGUE_KEY, SLOTH_WINDOWS_KEY
 from slm.spec.loader import load_workspace
 
 _28D = timedelta(days=28)
 
 
 def load_catalogue(path: str | Path) -> AlertCatalogue:
-    """The one ``AlertWindowCatalogue`` in ``path``; ``SpecError`` if invalid or absent."""
+    """The one ``AlertWindowCatalogue`` (or Sloth ``AlertWindows``) in ``path``;
+    ``SpecError`` if invalid or absent."""
     ws = load_workspace([path])
-    found = list(ws.objects.get(CATALOGUE_KEY, {}).values())
+    found = [
+        *ws.objects.get(CATALOGUE_KEY, {}).values(),
+        *ws.objects.get(SLOTH_WINDOWS_KEY, {}).values(),
+    ]
     if len(found) != 1:
         msg = (
-            "no AlertWindowCatalogue in file"
+            "no AlertWindowCatalogue or Sloth AlertWindows in file"
             if not found
-            else ("more than one AlertWindowCatalogue in file")
+            else "more than one AlertWindowCatalogue or AlertWindows in file"
         )
         raise SpecError([Problem(str(path), None, "AlertWindowCatalogue", "", "", msg)])
     cat = found[0]

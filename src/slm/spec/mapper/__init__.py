@@ -18,7 +18,7 @@ from slm.spec.mapper.alert_policies import (
     map_v1_policy,
     map_v1_target,
 )
-from slm.spec.mapper.catalogue import catalogue_from_spec, map_catalogue
+from slm.spec.mapper.catalogue import catalogue_from_spec, map_catalogue, map_sloth_windows
 from slm.spec.mapper.indicators import MISSING_DATA_ANNOTATION, missing_data
 from slm.spec.mapper.objectives import map_objective, percent_to_ratio
 from slm.spec.mapper.openslo_v1 import map_v1_datasource, map_v1_service, map_v1_sli, map_v1_slo
@@ -37,6 +37,7 @@ __all__ = [
     "map_sloth",
     "map_sloth_file",
     "map_sloth_k8s",
+    "map_sloth_windows",
     "map_v1_condition",
     "map_v1_datasource",
     "map_v1_policy",

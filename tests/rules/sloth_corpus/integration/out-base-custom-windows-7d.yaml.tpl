@@ -10,7 +10,7 @@ groups:
     expr: |
       (sum(rate(http_request_duration_seconds_count{job="myservice",code=~"(5..|429)"}[5m])))
       /
-      ((sum(rate(http_request_duration_seconds_count{job="myservice"}[5m]))) > 0)
+      (sum(rate(http_request_duration_seconds_count{job="myservice"}[5m])))
     labels:
       global01k1: global01v1
       global02k1: global02v1
@@ -22,7 +22,7 @@ groups:
     expr: |
       (sum(rate(http_request_duration_seconds_count{job="myservice",code=~"(5..|429)"}[30m])))
       /
-      ((sum(rate(http_request_duration_seconds_count{job="myservice"}[30m]))) > 0)
+      (sum(rate(http_request_duration_seconds_count{job="myservice"}[30m])))
     labels:
       global01k1: global01v1
       global02k1: global02v1
@@ -34,7 +34,7 @@ groups:
     expr: |
       (sum(rate(http_request_duration_seconds_count{job="myservice",code=~"(5..|429)"}[1h])))
       /
-      ((sum(rate(http_request_duration_seconds_count{job="myservice"}[1h]))) > 0)
+      (sum(rate(http_request_duration_seconds_count{job="myservice"}[1h])))
     labels:
       global01k1: global01v1
       global02k1: global02v1
@@ -46,7 +46,7 @@ groups:
     expr: |
       (sum(rate(http_request_duration_seconds_count{job="myservice",code=~"(5..|429)"}[2h])))
       /
-      ((sum(rate(http_request_duration_seconds_count{job="myservice"}[2h]))) > 0)
+      (sum(rate(http_request_duration_seconds_count{job="myservice"}[2h])))
     labels:
       global01k1: global01v1
       global02k1: global02v1
@@ -58,7 +58,7 @@ groups:
     expr: |
       (sum(rate(http_request_duration_seconds_count{job="myservice",code=~"(5..|429)"}[6h])))
       /
-      ((sum(rate(http_request_duration_seconds_count{job="myservice"}[6h]))) > 0)
+      (sum(rate(http_request_duration_seconds_count{job="myservice"}[6h])))
     labels:
       global01k1: global01v1
       global02k1: global02v1
@@ -70,7 +70,7 @@ groups:
     expr: |
       (sum(rate(http_request_duration_seconds_count{job="myservice",code=~"(5..|429)"}[1d])))
       /
-      ((sum(rate(http_request_duration_seconds_count{job="myservice"}[1d]))) > 0)
+      (sum(rate(http_request_duration_seconds_count{job="myservice"}[1d])))
     labels:
       global01k1: global01v1
       global02k1: global02v1
@@ -82,7 +82,7 @@ groups:
     expr: |
       (sum(rate(http_request_duration_seconds_count{job="myservice",code=~"(5..|429)"}[3d])))
       /
-      ((sum(rate(http_request_duration_seconds_count{job="myservice"}[3d]))) > 0)
+      (sum(rate(http_request_duration_seconds_count{job="myservice"}[3d])))
     labels:
       global01k1: global01v1
       global02k1: global02v1
@@ -90,18 +90,18 @@ groups:
       sloth_service: svc01
       sloth_slo: slo1
       sloth_window: 3d
-  - record: slo:sli_error:ratio_rate4w
+  - record: slo:sli_error:ratio_rate1w
     expr: |
-      sum_over_time(slo:sli_error:ratio_rate5m{sloth_id="svc01-slo1", sloth_service="svc01", sloth_slo="slo1"}[4w])
+      sum_over_time(slo:sli_error:ratio_rate5m{sloth_id="svc01-slo1", sloth_service="svc01", sloth_slo="slo1"}[1w])
       / ignoring (sloth_window)
-      count_over_time(slo:sli_error:ratio_rate5m{sloth_id="svc01-slo1", sloth_service="svc01", sloth_slo="slo1"}[4w])
+      count_over_time(slo:sli_error:ratio_rate5m{sloth_id="svc01-slo1", sloth_service="svc01", sloth_slo="slo1"}[1w])
     labels:
       global01k1: global01v1
       global02k1: global02v1
       sloth_id: svc01-slo1
       sloth_service: svc01
       sloth_slo: slo1
-      sloth_window: 4w
+      sloth_window: 1w
 - name: sloth-slo-meta-recordings-svc01-slo1
   rules:
   - record: slo:objective:ratio
@@ -121,7 +121,7 @@ groups:
       sloth_service: svc01
       sloth_slo: slo1
   - record: slo:time_period:days
-    expr: vector(28)
+    expr: vector(7)
     labels:
       global01k1: global01v1
       global02k1: global02v1
@@ -141,7 +141,7 @@ groups:
       sloth_slo: slo1
   - record: slo:period_burn_rate:ratio
     expr: |
-      slo:sli_error:ratio_rate4w{sloth_id="svc01-slo1", sloth_service="svc01", sloth_slo="slo1"}
+      slo:sli_error:ratio_rate1w{sloth_id="svc01-slo1", sloth_service="svc01", sloth_slo="slo1"}
       / on(sloth_id, sloth_slo, sloth_service) group_left
       slo:error_budget:ratio{sloth_id="svc01-slo1", sloth_service="svc01", sloth_slo="slo1"}
     labels:
@@ -182,9 +182,9 @@ groups:
       )
       or
       (
-          max(slo:sli_error:ratio_rate30m{sloth_id="svc01-slo1", sloth_service="svc01", sloth_slo="slo1"} > (5.6000000000000005 * 0.0009999999999999432)) without (sloth_window)
+          max(slo:sli_error:ratio_rate30m{sloth_id="svc01-slo1", sloth_service="svc01", sloth_slo="slo1"} > (3.5 * 0.0009999999999999432)) without (sloth_window)
           and
-          max(slo:sli_error:ratio_rate6h{sloth_id="svc01-slo1", sloth_service="svc01", sloth_slo="slo1"} > (5.6000000000000005 * 0.0009999999999999432)) without (sloth_window)
+          max(slo:sli_error:ratio_rate6h{sloth_id="svc01-slo1", sloth_service="svc01", sloth_slo="slo1"} > (3.5 * 0.0009999999999999432)) without (sloth_window)
       )
     labels:
       alert01k1: alert01v1
@@ -199,15 +199,15 @@ groups:
   - alert: myServiceAlert
     expr: |
       (
-          max(slo:sli_error:ratio_rate2h{sloth_id="svc01-slo1", sloth_service="svc01", sloth_slo="slo1"} > (2.8000000000000003 * 0.0009999999999999432)) without (sloth_window)
+          max(slo:sli_error:ratio_rate2h{sloth_id="svc01-slo1", sloth_service="svc01", sloth_slo="slo1"} > (1.4000000000000001 * 0.0009999999999999432)) without (sloth_window)
           and
-          max(slo:sli_error:ratio_rate1d{sloth_id="svc01-slo1", sloth_service="svc01", sloth_slo="slo1"} > (2.8000000000000003 * 0.0009999999999999432)) without (sloth_window)
+          max(slo:sli_error:ratio_rate1d{sloth_id="svc01-slo1", sloth_service="svc01", sloth_slo="slo1"} > (1.4000000000000001 * 0.0009999999999999432)) without (sloth_window)
       )
       or
       (
-          max(slo:sli_error:ratio_rate6h{sloth_id="svc01-slo1", sloth_service="svc01", sloth_slo="slo1"} > (0.9333333333333333 * 0.0009999999999999432)) without (sloth_window)
+          max(slo:sli_error:ratio_rate6h{sloth_id="svc01-slo1", sloth_service="svc01", sloth_slo="slo1"} > (0.98 * 0.0009999999999999432)) without (sloth_window)
           and
-          max(slo:sli_error:ratio_rate3d{sloth_id="svc01-slo1", sloth_service="svc01", sloth_slo="slo1"} > (0.9333333333333333 * 0.0009999999999999432)) without (sloth_window)
+          max(slo:sli_error:ratio_rate3d{sloth_id="svc01-slo1", sloth_service="svc01", sloth_slo="slo1"} > (0.98 * 0.0009999999999999432)) without (sloth_window)
       )
     labels:
       alert01k1: alert01v1
@@ -312,18 +312,18 @@ groups:
       sloth_service: svc01
       sloth_slo: slo02
       sloth_window: 3d
-  - record: slo:sli_error:ratio_rate4w
+  - record: slo:sli_error:ratio_rate1w
     expr: |
-      sum_over_time(slo:sli_error:ratio_rate5m{sloth_id="svc01-slo02", sloth_service="svc01", sloth_slo="slo02"}[4w])
+      sum_over_time(slo:sli_error:ratio_rate5m{sloth_id="svc01-slo02", sloth_service="svc01", sloth_slo="slo02"}[1w])
       / ignoring (sloth_window)
-      count_over_time(slo:sli_error:ratio_rate5m{sloth_id="svc01-slo02", sloth_service="svc01", sloth_slo="slo02"}[4w])
+      count_over_time(slo:sli_error:ratio_rate5m{sloth_id="svc01-slo02", sloth_service="svc01", sloth_slo="slo02"}[1w])
     labels:
       global01k1: global01v1
       global03k1: global03v1
       sloth_id: svc01-slo02
       sloth_service: svc01
       sloth_slo: slo02
-      sloth_window: 4w
+      sloth_window: 1w
 - name: sloth-slo-meta-recordings-svc01-slo02
   rules:
   - record: slo:objective:ratio
@@ -343,7 +343,7 @@ groups:
       sloth_service: svc01
       sloth_slo: slo02
   - record: slo:time_period:days
-    expr: vector(28)
+    expr: vector(7)
     labels:
       global01k1: global01v1
       global03k1: global03v1
@@ -363,7 +363,7 @@ groups:
       sloth_slo: slo02
   - record: slo:period_burn_rate:ratio
     expr: |
-      slo:sli_error:ratio_rate4w{sloth_id="svc01-slo02", sloth_service="svc01", sloth_slo="slo02"}
+      slo:sli_error:ratio_rate1w{sloth_id="svc01-slo02", sloth_service="svc01", sloth_slo="slo02"}
       / on(sloth_id, sloth_slo, sloth_service) group_left
       slo:error_budget:ratio{sloth_id="svc01-slo02", sloth_service="svc01", sloth_slo="slo02"}
     labels:

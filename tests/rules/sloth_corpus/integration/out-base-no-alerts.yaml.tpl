@@ -10,7 +10,7 @@ groups:
     expr: |
       (sum(rate(http_request_duration_seconds_count{job="myservice",code=~"(5..|429)"}[5m])))
       /
-      ((sum(rate(http_request_duration_seconds_count{job="myservice"}[5m]))) > 0)
+      (sum(rate(http_request_duration_seconds_count{job="myservice"}[5m])))
     labels:
       global01k1: global01v1
       global02k1: global02v1
@@ -22,7 +22,7 @@ groups:
     expr: |
       (sum(rate(http_request_duration_seconds_count{job="myservice",code=~"(5..|429)"}[30m])))
       /
-      ((sum(rate(http_request_duration_seconds_count{job="myservice"}[30m]))) > 0)
+      (sum(rate(http_request_duration_seconds_count{job="myservice"}[30m])))
     labels:
       global01k1: global01v1
       global02k1: global02v1
@@ -34,7 +34,7 @@ groups:
     expr: |
       (sum(rate(http_request_duration_seconds_count{job="myservice",code=~"(5..|429)"}[1h])))
       /
-      ((sum(rate(http_request_duration_seconds_count{job="myservice"}[1h]))) > 0)
+      (sum(rate(http_request_duration_seconds_count{job="myservice"}[1h])))
     labels:
       global01k1: global01v1
       global02k1: global02v1
@@ -46,7 +46,7 @@ groups:
     expr: |
       (sum(rate(http_request_duration_seconds_count{job="myservice",code=~"(5..|429)"}[2h])))
       /
-      ((sum(rate(http_request_duration_seconds_count{job="myservice"}[2h]))) > 0)
+      (sum(rate(http_request_duration_seconds_count{job="myservice"}[2h])))
     labels:
       global01k1: global01v1
       global02k1: global02v1
@@ -58,7 +58,7 @@ groups:
     expr: |
       (sum(rate(http_request_duration_seconds_count{job="myservice",code=~"(5..|429)"}[6h])))
       /
-      ((sum(rate(http_request_duration_seconds_count{job="myservice"}[6h]))) > 0)
+      (sum(rate(http_request_duration_seconds_count{job="myservice"}[6h])))
     labels:
       global01k1: global01v1
       global02k1: global02v1
@@ -70,7 +70,7 @@ groups:
     expr: |
       (sum(rate(http_request_duration_seconds_count{job="myservice",code=~"(5..|429)"}[1d])))
       /
-      ((sum(rate(http_request_duration_seconds_count{job="myservice"}[1d]))) > 0)
+      (sum(rate(http_request_duration_seconds_count{job="myservice"}[1d])))
     labels:
       global01k1: global01v1
       global02k1: global02v1
@@ -82,7 +82,7 @@ groups:
     expr: |
       (sum(rate(http_request_duration_seconds_count{job="myservice",code=~"(5..|429)"}[3d])))
       /
-      ((sum(rate(http_request_duration_seconds_count{job="myservice"}[3d]))) > 0)
+      (sum(rate(http_request_duration_seconds_count{job="myservice"}[3d])))
     labels:
       global01k1: global01v1
       global02k1: global02v1
@@ -171,54 +171,6 @@ groups:
       sloth_slo: slo1
       sloth_spec: prometheus/v1
       sloth_version: {{ .version }}
-- name: sloth-slo-alerts-svc01-slo1
-  rules:
-  - alert: myServiceAlert
-    expr: |
-      (
-          max(slo:sli_error:ratio_rate5m{sloth_id="svc01-slo1", sloth_service="svc01", sloth_slo="slo1"} > (14.4 * 0.0009999999999999432)) without (sloth_window)
-          and
-          max(slo:sli_error:ratio_rate1h{sloth_id="svc01-slo1", sloth_service="svc01", sloth_slo="slo1"} > (14.4 * 0.0009999999999999432)) without (sloth_window)
-      )
-      or
-      (
-          max(slo:sli_error:ratio_rate30m{sloth_id="svc01-slo1", sloth_service="svc01", sloth_slo="slo1"} > (6 * 0.0009999999999999432)) without (sloth_window)
-          and
-          max(slo:sli_error:ratio_rate6h{sloth_id="svc01-slo1", sloth_service="svc01", sloth_slo="slo1"} > (6 * 0.0009999999999999432)) without (sloth_window)
-      )
-    labels:
-      alert01k1: alert01v1
-      alert03k1: alert03v1
-      sloth_severity: page
-    annotations:
-      alert02k1: alert02k2
-      summary: '{{"{{$labels.sloth_service}}"}} {{"{{$labels.sloth_slo}}"}} SLO error budget burn
-        rate is over expected.'
-      title: (page) {{"{{$labels.sloth_service}}"}} {{"{{$labels.sloth_slo}}"}} SLO error budget
-        burn rate is too fast.
-  - alert: myServiceAlert
-    expr: |
-      (
-          max(slo:sli_error:ratio_rate2h{sloth_id="svc01-slo1", sloth_service="svc01", sloth_slo="slo1"} > (3 * 0.0009999999999999432)) without (sloth_window)
-          and
-          max(slo:sli_error:ratio_rate1d{sloth_id="svc01-slo1", sloth_service="svc01", sloth_slo="slo1"} > (3 * 0.0009999999999999432)) without (sloth_window)
-      )
-      or
-      (
-          max(slo:sli_error:ratio_rate6h{sloth_id="svc01-slo1", sloth_service="svc01", sloth_slo="slo1"} > (1 * 0.0009999999999999432)) without (sloth_window)
-          and
-          max(slo:sli_error:ratio_rate3d{sloth_id="svc01-slo1", sloth_service="svc01", sloth_slo="slo1"} > (1 * 0.0009999999999999432)) without (sloth_window)
-      )
-    labels:
-      alert01k1: alert01v1
-      alert04k1: alert04v1
-      sloth_severity: ticket
-    annotations:
-      alert02k1: alert02k2
-      summary: '{{"{{$labels.sloth_service}}"}} {{"{{$labels.sloth_slo}}"}} SLO error budget burn
-        rate is over expected.'
-      title: (ticket) {{"{{$labels.sloth_service}}"}} {{"{{$labels.sloth_slo}}"}} SLO error budget
-        burn rate is too fast.
 - name: sloth-slo-sli-recordings-svc01-slo02
   rules:
   - record: slo:sli_error:ratio_rate5m
