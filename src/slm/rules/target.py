@@ -32,10 +32,10 @@ from slm.rules import conventions as cv
 from slm.rules.model import ResourceMeta
 from slm.rules.sli import Query, SLIExpression
 from slm.spec.catalogues import default_catalogue
+from slm.spec.mapper.sloth import SLOTH_ALERTING_EXTRA  # an OpenSLO SLO's Sloth alerting
 from slm.spec.workspace import RawDocument, Workspace
 
 SLOTH_DEFAULT_PERIOD = timedelta(days=30)
-SLOTH_ALERTING_EXTRA = "sloth_alerting"  # an OpenSLO SLO's Sloth alerting, kept by convert
 RESERVED_LABELS = frozenset({cv.ID_LABEL, cv.SERVICE_LABEL, cv.SLO_LABEL, cv.WINDOW_LABEL})
 _CALENDAR_LENGTH = {
     "minute": timedelta(minutes=1),

@@ -1,12 +1,19 @@
 """Write a workspace (from any accepted format) as OpenSLO v1 YAML.
 
-Output: Services, DataSources, then SLOs with their indicator inlined. The output loads
-cleanly through the loader. Objectives of one SLO that measure different indicators
-(OpenSLO v1alpha ``ratioMetrics`` per objective) become one SLO per indicator.
+Output: Services, DataSources, alert routing (AlertNotificationTargets, AlertConditions,
+AlertPolicies), then SLOs with their indicator inlined. The output loads cleanly through
+the loader. Objectives of one SLO that measure different indicators (OpenSLO v1alpha
+``ratioMetrics`` per objective) become one SLO per indicator.
+
+A Sloth SLO's ``alerting`` block (alert name, labels and annotations of the page and
+ticket alerts, which are disabled) has no OpenSLO field: it is kept as JSON in the SLO's
+``slm.dev/sloth-alerting`` annotation, which the OpenSLO readers take back, so the rules
+generated from the converted file alert and route as the Sloth spec's did.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from datetime import timedelta
 from pathlib import Path
@@ -27,7 +34,8 @@ from slm.domain.model import (
 )
 from slm.spec.loader import load_workspace
 from slm.spec.mapper import MISSING_DATA_ANNOTATION
-from slm.spec.workspace import Workspace
+from slm.spec.mapper.sloth import SLOTH_ALERTING_ANNOTATION
+from slm.spec.workspace import AlertCondition, AlertPolicy, NotificationTarget, Workspace
 from slm.spec.yamlio import dump_documents
 
 API = "openslo/v1"
@@ -39,6 +47,10 @@ def to_openslo_v1(source: Workspace | Sequence[str | Path]) -> str:
     docs: list[dict[str, Any]] = []
     docs += [_service(s) for s in sorted(ws.services.values(), key=lambda s: s.name)]
     docs += [_datasource(d) for d in sorted(ws.datasources.values(), key=lambda d: d.name)]
+    by_name = lambda x: x.name  # noqa: E731
+    docs += [_target(t) for t in sorted(ws.notification_targets.values(), key=by_name)]
+    docs += [_condition(c) for c in sorted(ws.alert_conditions.values(), key=by_name)]
+    docs += [_policy(p) for p in sorted(ws.alert_policies.values(), key=by_name)]
     for slo in sorted(ws.slos.values(), key=lambda s: s.name):
         docs += _slos(slo)
     return dump_documents([_block(d) for d in docs])
@@ -73,6 +85,51 @@ def _datasource(d: DataSource) -> dict[str, Any]:
         "kind": "DataSource",
         "metadata": _meta(d.name),
         "spec": {"type": d.type, "connectionDetails": dict(d.connection_details)},
+    }
+
+
+def _target(t: NotificationTarget) -> dict[str, Any]:
+    spec: dict[str, Any] = {"description": t.description} if t.description else {}
+    spec["target"] = t.target
+    return {
+        "apiVersion": API,
+        "kind": "AlertNotificationTarget",
+        "metadata": _meta(t.name, t.display_name),
+        "spec": spec,
+    }
+
+
+def _condition(c: AlertCondition) -> dict[str, Any]:
+    spec: dict[str, Any] = {"description": c.description} if c.description else {}
+    spec["severity"] = c.severity
+    spec["condition"] = {
+        "kind": "burnrate",
+        "op": c.op or "gt",
+        "threshold": c.threshold,
+        "lookbackWindow": shorthand(c.lookback_window),
+        "alertAfter": shorthand(c.alert_after) if c.alert_after else "0m",
+    }
+    return {
+        "apiVersion": API,
+        "kind": "AlertCondition",
+        "metadata": _meta(c.name, c.display_name),
+        "spec": spec,
+    }
+
+
+def _policy(p: AlertPolicy) -> dict[str, Any]:
+    spec: dict[str, Any] = {"description": p.description} if p.description else {}
+    spec["alertWhenNoData"] = p.alert_when_no_data
+    spec["alertWhenResolved"] = p.alert_when_resolved
+    spec["alertWhenBreaching"] = p.alert_when_breaching
+    spec["conditions"] = [{"conditionRef": c} for c in p.conditions]
+    if p.notification_targets:
+        spec["notificationTargets"] = [{"targetRef": t} for t in p.notification_targets]
+    return {
+        "apiVersion": API,
+        "kind": "AlertPolicy",
+        "metadata": _meta(p.name, p.display_name),
+        "spec": spec,
     }
 
 
@@ -162,6 +219,9 @@ def _slos(slo: SLO) -> list[dict[str, Any]]:
         annotations = dict(slo.annotations)
         if ind.missing_data is not MissingData.IGNORE:
             annotations[MISSING_DATA_ANNOTATION] = ind.missing_data.value
+        sloth = slo.extras.get("sloth")
+        if sloth is not None:  # Sloth's alert routing, read back by the OpenSLO readers
+            annotations[SLOTH_ALERTING_ANNOTATION] = json.dumps(_compact(sloth["alerting"]))
         spec: dict[str, Any] = {}
         if slo.description:
             spec["description"] = slo.description
@@ -184,6 +244,14 @@ def _slos(slo: SLO) -> list[dict[str, Any]]:
             }
         )
     return out
+
+
+def _compact(value: Any) -> Any:
+    """Without the defaults (empty maps, ``disable: false``): what the spec said."""
+    if isinstance(value, dict):
+        out = {k: _compact(v) for k, v in value.items()}
+        return {k: v for k, v in out.items() if v not in ({}, "", False)}
+    return value
 
 
 def _block(value: Any) -> Any:

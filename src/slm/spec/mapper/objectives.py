@@ -143,6 +143,7 @@ def openslo_slo(
     labels: Mapping[str, str],
     alert_policies: Sequence[str] = (),
     service: str | None = None,
+    extras: Mapping[str, Any] | None = None,
 ) -> SLO:
     """The SLO of an OpenSLO document whose parts all mapped; the format-specific parts
     (flattened or plain labels, alert policies) are arguments."""
@@ -159,5 +160,6 @@ def openslo_slo(
         labels=dict(labels),
         annotations=dict(md.annotations),
         alert_policies=tuple(alert_policies),
+        extras=dict(extras or {}),
         origin=origin_of(obj, m.api_version, m.kind),
     )

@@ -22,6 +22,7 @@ from slm.spec.mapper.indicators import (
     with_slo_missing_data,
 )
 from slm.spec.mapper.objectives import map_objective, openslo_slo
+from slm.spec.mapper.sloth import sloth_alerting_extras
 from slm.spec.mapper.windows import openslo_window
 from slm.spec.problems import SpecObject
 from slm.spec.yamlio import FieldPath
@@ -154,5 +155,14 @@ def map_v1_slo(obj: SpecObject, m: v1.SLO, ctx: MapContext) -> list[Any]:
     if window is None or None in objectives or len(ctx.problems.items) != before:
         return []
     labels = flatten_labels(m.metadata.labels)
-    slo = openslo_slo(obj, m, ind, window, objectives, labels=labels, alert_policies=policies)
+    slo = openslo_slo(
+        obj,
+        m,
+        ind,
+        window,
+        objectives,
+        labels=labels,
+        alert_policies=policies,
+        extras=sloth_alerting_extras(obj, m.metadata.annotations, ctx),
+    )
     return [*service, slo]

@@ -22,6 +22,7 @@ from slm.spec.common import flatten_labels
 from slm.spec.context import MapContext, origin_of, service_ref
 from slm.spec.mapper.indicators import check_promql, spec_dir, with_slo_missing_data
 from slm.spec.mapper.objectives import map_objective, openslo_slo
+from slm.spec.mapper.sloth import sloth_alerting_extras
 from slm.spec.mapper.windows import calendar_window, one_window
 from slm.spec.problems import SpecObject
 
@@ -150,5 +151,15 @@ def map_v1alpha_slo(obj: SpecObject, m: v1a.SLO, ctx: MapContext) -> list[Any]:
     origin = origin_of(obj, m.api_version, m.kind)
     out: list[Any] = service_ref(obj, ("spec", "service"), s.service, ctx, origin)
     labels = flatten_labels(m.metadata.labels)
-    out.append(openslo_slo(obj, m, ind, window, objectives, labels=labels))
+    out.append(
+        openslo_slo(
+            obj,
+            m,
+            ind,
+            window,
+            objectives,
+            labels=labels,
+            extras=sloth_alerting_extras(obj, m.metadata.annotations, ctx),
+        )
+    )
     return out

@@ -5,10 +5,12 @@ id is ``SERVICE-SLO`` and Sloth's own alerting block is kept in ``extras["sloth"
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import timedelta
 from typing import Any
+
+from pydantic import ValidationError
 
 from slm.domain.model import (
     SLO,
@@ -29,6 +31,9 @@ from slm.spec.problems import SpecObject
 from slm.spec.yamlio import FieldPath
 
 SLOTH_WINDOW = timedelta(days=30)  # Sloth prometheus/v1 has no per-SLO period
+# Sloth's alerting block of an SLO converted to OpenSLO (``slm convert``), as JSON
+SLOTH_ALERTING_ANNOTATION = "slm.dev/sloth-alerting"
+SLOTH_ALERTING_EXTRA = "sloth_alerting"
 
 
 def sloth_id(service: str, slo: str) -> str:
@@ -73,11 +78,46 @@ def _sloth_indicator(
     return Indicator(name=sid, ratio=ratio, origin=origin)
 
 
-def _sloth_extras(spec: Any, slo: Any) -> dict[str, Any]:
-    a = slo.alerting
+def alerting_dict(a: Any) -> dict[str, Any]:
+    """A Sloth ``alerting`` model as plain data (``page_alert``/``ticket_alert`` spelt as in
+    ``prometheus/v1``)."""
 
     def alert(x: Any) -> dict[str, Any]:
         return {"disable": x.disable, "labels": dict(x.labels), "annotations": dict(x.annotations)}
+
+    return {
+        "name": a.name or "",
+        "labels": dict(a.labels),
+        "annotations": dict(a.annotations),
+        "page_alert": alert(a.page_alert),
+        "ticket_alert": alert(a.ticket_alert),
+    }
+
+
+def sloth_alerting_extras(
+    obj: SpecObject, annotations: Mapping[str, str], ctx: MapContext
+) -> dict[str, Any]:
+    """``extras`` of an OpenSLO SLO that carries a Sloth alerting block in the
+    ``slm.dev/sloth-alerting`` annotation (written by ``slm convert``); problems located."""
+    text = annotations.get(SLOTH_ALERTING_ANNOTATION)
+    if text is None:
+        return {}
+    try:
+        alerting = sloth.Alerting.model_validate_json(text)
+    except ValidationError as e:
+        where = "; ".join(
+            f"{'.'.join(map(str, d['loc'])) or 'value'}: {d['msg']}" for d in e.errors()
+        )
+        ctx.problems.at(
+            obj,
+            ("metadata", "annotations", SLOTH_ALERTING_ANNOTATION),
+            f"not a Sloth alerting block as JSON ({where})",
+        )
+        return {}
+    return {SLOTH_ALERTING_EXTRA: alerting_dict(alerting)}
+
+
+def _sloth_extras(spec: Any, slo: Any) -> dict[str, Any]:
 
     sli_type = "events" if slo.sli.events is not None else "raw"
     return {
@@ -89,13 +129,7 @@ def _sloth_extras(spec: Any, slo: Any) -> dict[str, Any]:
             "sli_type": sli_type,
             "service_labels": dict(spec.labels),
             "slo_labels": dict(slo.labels),
-            "alerting": {
-                "name": a.name or "",
-                "labels": dict(a.labels),
-                "annotations": dict(a.annotations),
-                "page_alert": alert(a.page_alert),
-                "ticket_alert": alert(a.ticket_alert),
-            },
+            "alerting": alerting_dict(slo.alerting),
         }
     }
 
