@@ -47,6 +47,7 @@ class Query:
     counter: bool = False
     raw_ratio: bool = False
     verbatim: bool = False  # Sloth: the query is a template, used exactly as written
+    by: tuple[str, ...] = ()  # grouping labels: ``sum by (...)`` keeps one series per group
 
     def problem(self) -> str | None:
         """Why this query cannot be windowed, or ``None``."""
@@ -70,10 +71,13 @@ class Query:
         fn = "avg_over_time" if self.raw_ratio else "sum_over_time"
         sel = promql.selector(q)
         q = sel.text if sel is not None else promql.enclosable(q)
+        agg = f"sum by ({', '.join(self.by)}) " if self.by else "sum"
         if self.counter and not self.raw_ratio:
-            return f"sum(rate({q}[{w}]))"
+            return f"{agg}(rate({q}[{w}]))"
         inner = f"{fn}({q}[{w}])" if sel is not None else f"{fn}(({q})[{w}:])"
-        return inner if self.raw_ratio else f"sum({inner})"
+        if self.raw_ratio:
+            return f"avg by ({', '.join(self.by)}) ({inner})" if self.by else inner
+        return f"{agg}({inner})"
 
 
 @dataclass(frozen=True)

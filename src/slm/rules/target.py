@@ -32,7 +32,7 @@ from slm.rules import conventions as cv
 from slm.rules.model import ResourceMeta
 from slm.rules.sli import Query, SLIExpression
 from slm.spec.catalogues import default_catalogue
-from slm.spec.mapper.sloth import SLOTH_ALERTING_EXTRA  # an OpenSLO SLO's Sloth alerting
+from slm.spec.mapper.sloth import GROUPING_EXTRA, SLOTH_ALERTING_EXTRA
 from slm.spec.workspace import RawDocument, Workspace
 
 SLOTH_DEFAULT_PERIOD = timedelta(days=30)
@@ -254,7 +254,8 @@ def _prom_slo(
     else:
         service, name = slo.service, f"{slo.name}-{i}"
         pct = objective_percent(objective.target)
-        sli = _openslo_sli(slo.indicator_for(objective), guard)
+        by = tuple(slo.extras.get(GROUPING_EXTRA, ()))
+        sli = _openslo_sli(slo.indicator_for(objective), guard, by)
         suffix = str(i) if len(slo.objectives) > 1 else ""
         alerts, default = {}, AlertMeta(default_alert_name(slo.service, slo.name, suffix))
         kept = slo.extras.get(SLOTH_ALERTING_EXTRA)
@@ -366,20 +367,23 @@ def _sloth_sli(slo: SLO, guard: bool = True) -> SLIExpression:
     )
 
 
-def _openslo_sli(ind: Indicator, guard: bool = True) -> SLIExpression:
+def _openslo_sli(ind: Indicator, guard: bool = True, by: tuple[str, ...] = ()) -> SLIExpression:
+    """``by``: grouping labels, summed by in the queries slm builds (a query written with
+    ``{{.window}}`` is used as written: it must keep the labels itself)."""
     r = ind.ratio
     assert r is not None
     if r.raw is not None:
-        raw = Query(_query_text(r.raw), raw_ratio=True)
+        raw = Query(_query_text(r.raw), raw_ratio=True, by=by)
         if r.raw_type == "success":
             return SLIExpression("raw-success", raw)
         return SLIExpression("raw-failure", raw)
     assert r.total is not None
-    total = Query(_query_text(r.total), counter=r.counter)
+    total = Query(_query_text(r.total), counter=r.counter, by=by)
     if r.bad is not None:
-        return SLIExpression("bad", Query(_query_text(r.bad), counter=r.counter), total, guard)
+        bad = Query(_query_text(r.bad), counter=r.counter, by=by)
+        return SLIExpression("bad", bad, total, guard)
     assert r.good is not None
-    good = Query(_query_text(r.good), counter=r.counter)
+    good = Query(_query_text(r.good), counter=r.counter, by=by)
     # Sloth reads an OpenSLO good/total ratio as a raw error ratio: its compat form
     return SLIExpression("good" if guard else "sloth-openslo", good, total, guard)
 

@@ -34,7 +34,12 @@ from slm.domain.model import (
 )
 from slm.spec.loader import load_workspace
 from slm.spec.mapper import MISSING_DATA_ANNOTATION
-from slm.spec.mapper.sloth import SLOTH_ALERTING_ANNOTATION
+from slm.spec.mapper.sloth import (
+    GROUPING_ANNOTATION,
+    GROUPING_EXTRA,
+    SLOTH_ALERTING_ANNOTATION,
+    SLOTH_ALERTING_EXTRA,
+)
 from slm.spec.workspace import AlertCondition, AlertPolicy, NotificationTarget, Workspace
 from slm.spec.yamlio import dump_documents
 
@@ -219,9 +224,15 @@ def _slos(slo: SLO) -> list[dict[str, Any]]:
         annotations = dict(slo.annotations)
         if ind.missing_data is not MissingData.IGNORE:
             annotations[MISSING_DATA_ANNOTATION] = ind.missing_data.value
+        # slm extensions the OpenSLO readers take back: Sloth-style alert routing (Sloth,
+        # Pyrra) and grouping labels (Pyrra)
         sloth = slo.extras.get("sloth")
-        if sloth is not None:  # Sloth's alert routing, read back by the OpenSLO readers
-            annotations[SLOTH_ALERTING_ANNOTATION] = json.dumps(_compact(sloth["alerting"]))
+        alerting = sloth["alerting"] if sloth is not None else slo.extras.get(SLOTH_ALERTING_EXTRA)
+        if alerting is not None:
+            annotations[SLOTH_ALERTING_ANNOTATION] = json.dumps(_compact(alerting))
+        grouping = slo.extras.get(GROUPING_EXTRA)
+        if grouping:
+            annotations[GROUPING_ANNOTATION] = ", ".join(grouping)
         spec: dict[str, Any] = {}
         if slo.description:
             spec["description"] = slo.description

@@ -11,7 +11,7 @@ from slm.spec import mapper as mp
 from slm.spec import openslo_v1 as v1
 from slm.spec import openslo_v1alpha as v1a
 from slm.spec import openslo_v2alpha as v2
-from slm.spec import slm_v1, sloth
+from slm.spec import pyrra, slm_v1, sloth
 from slm.spec.registry import SLOTH_KIND, KindEntry
 
 _S = "slm.spec."
@@ -48,6 +48,7 @@ def builtin_entries() -> list[KindEntry]:
             mp.map_sloth_k8s,
             "slo",
         ),
+        KindEntry(pyrra.API_VERSION, pyrra.KIND, pyrra.ServiceLevelObjective, mp.map_pyrra, "slo"),
         KindEntry(
             sloth.K8S_API_VERSION,
             sloth.WINDOWS_KIND,

@@ -24,6 +24,7 @@ from slm.spec.mapper.objectives import map_objective, percent_to_ratio
 from slm.spec.mapper.openslo_v1 import map_v1_datasource, map_v1_service, map_v1_sli, map_v1_slo
 from slm.spec.mapper.openslo_v1alpha import map_v1alpha_slo
 from slm.spec.mapper.openslo_v2alpha import map_v2_sli, map_v2_slo
+from slm.spec.mapper.pyrra import map_pyrra
 from slm.spec.mapper.sloth import SLOTH_WINDOW, map_sloth, map_sloth_file, map_sloth_k8s, sloth_id
 from slm.spec.mapper.windows import map_window, window_length
 
@@ -34,6 +35,7 @@ __all__ = [
     "map_catalogue",
     "map_objective",
     "map_policy_spec",
+    "map_pyrra",
     "map_sloth",
     "map_sloth_file",
     "map_sloth_k8s",

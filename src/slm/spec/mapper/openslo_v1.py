@@ -22,7 +22,7 @@ from slm.spec.mapper.indicators import (
     with_slo_missing_data,
 )
 from slm.spec.mapper.objectives import map_objective, openslo_slo
-from slm.spec.mapper.sloth import sloth_alerting_extras
+from slm.spec.mapper.sloth import openslo_extras
 from slm.spec.mapper.windows import openslo_window
 from slm.spec.problems import SpecObject
 from slm.spec.yamlio import FieldPath
@@ -163,6 +163,6 @@ def map_v1_slo(obj: SpecObject, m: v1.SLO, ctx: MapContext) -> list[Any]:
         objectives,
         labels=labels,
         alert_policies=policies,
-        extras=sloth_alerting_extras(obj, m.metadata.annotations, ctx),
+        extras=openslo_extras(obj, m.metadata.annotations, ctx),
     )
     return [*service, slo]

@@ -22,7 +22,7 @@ from slm.spec.common import flatten_labels
 from slm.spec.context import MapContext, origin_of, service_ref
 from slm.spec.mapper.indicators import check_promql, spec_dir, with_slo_missing_data
 from slm.spec.mapper.objectives import map_objective, openslo_slo
-from slm.spec.mapper.sloth import sloth_alerting_extras
+from slm.spec.mapper.sloth import openslo_extras
 from slm.spec.mapper.windows import calendar_window, one_window
 from slm.spec.problems import SpecObject
 
@@ -159,7 +159,7 @@ def map_v1alpha_slo(obj: SpecObject, m: v1a.SLO, ctx: MapContext) -> list[Any]:
             window,
             objectives,
             labels=labels,
-            extras=sloth_alerting_extras(obj, m.metadata.annotations, ctx),
+            extras=openslo_extras(obj, m.metadata.annotations, ctx),
         )
     )
     return out

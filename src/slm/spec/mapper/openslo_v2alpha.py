@@ -20,7 +20,7 @@ from slm.spec.mapper.indicators import (
     with_slo_missing_data,
 )
 from slm.spec.mapper.objectives import map_objective, openslo_slo
-from slm.spec.mapper.sloth import sloth_alerting_extras
+from slm.spec.mapper.sloth import openslo_extras
 from slm.spec.mapper.windows import openslo_window
 from slm.spec.problems import SpecObject
 from slm.spec.yamlio import FieldPath
@@ -125,6 +125,6 @@ def map_v2_slo(obj: SpecObject, m: v2.SLO, ctx: MapContext) -> list[Any]:
         labels=m.metadata.labels,
         alert_policies=policies,
         service=name,
-        extras=sloth_alerting_extras(obj, m.metadata.annotations, ctx),
+        extras=openslo_extras(obj, m.metadata.annotations, ctx),
     )
     return [*implicit, slo]

@@ -5,6 +5,7 @@ id is ``SERVICE-SLO`` and Sloth's own alerting block is kept in ``extras["sloth"
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import timedelta
@@ -34,6 +35,7 @@ SLOTH_WINDOW = timedelta(days=30)  # Sloth prometheus/v1 has no per-SLO period
 # Sloth's alerting block of an SLO converted to OpenSLO (``slm convert``), as JSON
 SLOTH_ALERTING_ANNOTATION = "slm.dev/sloth-alerting"
 SLOTH_ALERTING_EXTRA = "sloth_alerting"
+_LABEL = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
 
 
 def sloth_id(service: str, slo: str) -> str:
@@ -115,6 +117,41 @@ def sloth_alerting_extras(
         )
         return {}
     return {SLOTH_ALERTING_EXTRA: alerting_dict(alerting)}
+
+
+GROUPING_ANNOTATION = "slm.dev/grouping"
+GROUPING_EXTRA = "grouping"
+
+
+def grouping_extras(
+    obj: SpecObject, annotations: Mapping[str, str], ctx: MapContext
+) -> dict[str, Any]:
+    """``extras`` of an OpenSLO SLO with ``slm.dev/grouping: "label, label"``: one
+    objective per value of these labels (Pyrra's ``grouping``); problems located."""
+    text = annotations.get(GROUPING_ANNOTATION)
+    if text is None:
+        return {}
+    labels = tuple(x.strip() for x in text.split(",") if x.strip())
+    bad = [x for x in labels if not _LABEL.match(x)]
+    if not labels or bad:
+        what = f"{', '.join(map(repr, bad))} not a valid Prometheus label name" if bad else "empty"
+        ctx.problems.at(
+            obj,
+            ("metadata", "annotations", GROUPING_ANNOTATION),
+            f"{what} (a comma-separated list of label names, e.g. 'region, customer')",
+        )
+        return {}
+    return {GROUPING_EXTRA: labels}
+
+
+def openslo_extras(
+    obj: SpecObject, annotations: Mapping[str, str], ctx: MapContext
+) -> dict[str, Any]:
+    """The slm extensions an OpenSLO SLO carries in its annotations."""
+    return {
+        **sloth_alerting_extras(obj, annotations, ctx),
+        **grouping_extras(obj, annotations, ctx),
+    }
 
 
 def _sloth_extras(spec: Any, slo: Any) -> dict[str, Any]:
