@@ -9,10 +9,14 @@ row chunk by row chunk, so generation adds no large temporaries.
 
 Figures:
 - time: engine wall time / floor, where the floor is one numpy reduction (``.sum()``) over
-  the same ``good`` and ``total`` arrays, measured in the same run (best of 3).
+  the same ``good`` and ``total`` arrays, measured in the same run. After one untimed
+  warm-up pass, ``--rounds`` rounds each time the floor (best of 3) and then the engine
+  (one pass over every SLO), so both see the same load; printed are the median of the
+  rounds' ratios (the figure the target applies to), their spread, and the ratio of the
+  best engine time to the best floor.
 - memory: peak resident set (``ru_maxrss``) / input bytes, and the engine's own peak
   allocation (tracemalloc, in a separate pass) / input bytes.
-Targets: time <= 5x the floor, memory <= 2x the input.
+Targets: time <= 3x the floor, memory <= 1.5x the input.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from __future__ import annotations
 import argparse
 import gc
 import resource
+import statistics
 import sys
 import time
 import tracemalloc
@@ -129,6 +134,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--slos", type=int, default=10_000)
     parser.add_argument("--days", type=int, default=30)
     parser.add_argument("--seed", type=int, default=20260301)
+    parser.add_argument("--rounds", type=int, default=5, help="timed rounds (median taken)")
     parser.add_argument("--mix", action="store_true", help="10%% calendar, 10%% Timeslices")
     args = parser.parse_args(argv)
 
@@ -147,16 +153,22 @@ def main(argv: list[str] | None = None) -> int:
     series = [EventSeries(START, STEP, good[i], total[i], present[i]) for i in range(args.slos)]
     at = START + buckets * STEP + timedelta(seconds=30)
 
-    floor = floor_seconds(good, total)
-    gc.collect()
-    gc.disable()
-    t0 = time.perf_counter()
-    results = run(slos, series, at)
-    engine = time.perf_counter() - t0
-    gc.enable()
+    run(slos, series, at)  # warm-up: first-touch costs and memo caches out of the timing
+    ratios, floors, engines = [], [], []
+    for _ in range(args.rounds):
+        floor = floor_seconds(good, total)
+        gc.collect()
+        gc.disable()
+        t0 = time.perf_counter()
+        results = run(slos, series, at)
+        engine = time.perf_counter() - t0
+        gc.enable()
+        del results
+        floors.append(floor)
+        engines.append(engine)
+        ratios.append(engine / floor)
     rss_peak = maxrss_bytes()
 
-    del results
     gc.collect()
     tracemalloc.start()
     results = run(slos, series, at)
@@ -165,21 +177,31 @@ def main(argv: list[str] | None = None) -> int:
 
     statuses = Counter(r.status for r in results)
     firing = Counter(a.severity for r in results for a in r.alerts if a.firing)
-    print(f"floor (good.sum() + total.sum()): {floor:.3f} s")
+    ratio = statistics.median(ratios)
+    engine = statistics.median(engines)
     print(
-        f"engine (evaluate_objective x {args.slos}): {engine:.3f} s "
-        f"= {engine / floor:.2f}x floor  ({engine / args.slos * 1e6:.0f} us/SLO)  target <= 5x"
+        f"floor (good.sum() + total.sum(), best of 3 per round): "
+        f"median {statistics.median(floors):.3f} s, best {min(floors):.3f} s"
+    )
+    print(
+        f"engine (evaluate_objective x {args.slos}): median {engine:.3f} s, "
+        f"best {min(engines):.3f} s ({engine / args.slos * 1e6:.0f} us/SLO)"
+    )
+    print(
+        f"ratio engine / floor over {args.rounds} rounds: median {ratio:.2f}x "
+        f"(rounds {min(ratios):.2f}x..{max(ratios):.2f}x; best/best "
+        f"{min(engines) / min(floors):.2f}x)  target <= 3x"
     )
     print(
         f"peak RSS: {rss_peak / 2**30:.2f} GiB = {rss_peak / input_bytes:.2f}x input "
-        f"(RSS before generation {rss0 / 2**20:.0f} MiB)  target <= 2x"
+        f"(RSS before generation {rss0 / 2**20:.0f} MiB)  target <= 1.5x"
     )
     print(
         f"engine peak allocation (tracemalloc, results kept): {traced_peak / 2**20:.1f} MiB "
         f"= {traced_peak / input_bytes:.4f}x input"
     )
     print(f"statuses: {dict(statuses)}  firing alert rows: {dict(firing)}")
-    ok = engine / floor <= 5 and rss_peak / input_bytes <= 2
+    ok = ratio <= 3 and rss_peak / input_bytes <= 1.5
     print("targets met" if ok else "TARGETS NOT MET")
     return 0 if ok else 1
 

@@ -24,6 +24,7 @@ from slm.sources.prometheus import PrometheusSource, client_for
 from slm.sources.prometheus_config import config_for
 from slm.sources.prometheus_pushdown import (
     MergedSelector,
+    _Counter,
     covers,
     is_selector,
     merge_selectors,
@@ -278,6 +279,25 @@ def test_merged_selectors_give_each_member_its_own_answer(
     for q, push in zip(qs, pushes, strict=True):
         [alone] = source(history).window_totals([q], END, WINDOWS)
         assert alone.totals == push.totals and alone.fallback == push.fallback
+
+
+def test_splitting_a_merged_answer_by_label_equals_restricting_it_per_value() -> None:
+    """A merged selector's answer is split among its members in one pass; each part is
+    exactly what filtering the answer by the member's label value gives (a series
+    without the label has the empty value, as in PromQL)."""
+    a, b = (("instance", "a"), ("job", "x")), (("instance", "b"), ("job", "x"))
+    bare = (("job", "x"),)
+    merged = _Counter(
+        999,
+        {999: {a: 5.0, b: 7.0, bare: 1.0}, 499: {a: 2.0, bare: 1.0}},
+        {1000: {a: 0.0, b: 1.0, bare: 0.0}},
+    )
+    parts = merged.split("instance")
+    assert set(parts) == {"a", "b", ""}
+    for value, part in parts.items():
+        alone = merged.restricted(frozenset({("instance", "=", value)}))
+        assert (part.e_ms, part.values, part.resets) == (alone.e_ms, alone.values, alone.resets)
+    assert parts["b"].values == {999: {b: 7.0}, 499: {}}
 
 
 @pytest.mark.parametrize(

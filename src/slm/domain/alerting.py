@@ -11,7 +11,7 @@ Catalogues are data: the SRE Workbook's page/ticket pairs ship as YAML
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import timedelta
 from functools import lru_cache
 
@@ -28,6 +28,7 @@ def alert_windows(catalogue: AlertCatalogue) -> tuple[timedelta, ...]:
     return tuple(sorted({d for w in catalogue.windows for d in (w.long, w.short)}))
 
 
+@lru_cache(maxsize=64)
 def exhaustion_window(catalogue: AlertCatalogue) -> timedelta:
     """Window whose burn rate is "the current rate": the shortest long window (1h)."""
     longs = [w.long for w in catalogue.windows]
@@ -38,11 +39,15 @@ def alert_states(
     catalogue: AlertCatalogue,
     burn_rates: Mapping[timedelta, float | None],
     period: timedelta,
+    factors: Sequence[float] | None = None,
 ) -> tuple[AlertState, ...]:
-    """One ``AlertState`` per catalogue row; a ``None`` burn rate never fires."""
+    """One ``AlertState`` per catalogue row; a ``None`` burn rate never fires.
+
+    ``factors``: each row's ``factor(period)`` when the caller has them already."""
+    if factors is None:
+        factors = [row.factor(period) for row in catalogue.windows]
     states = []
-    for row in catalogue.windows:
-        factor = row.factor(period)
+    for row, factor in zip(catalogue.windows, factors, strict=True):
         long_rate = burn_rates[row.long]
         short_rate = burn_rates[row.short]
         firing = (

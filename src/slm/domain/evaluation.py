@@ -27,7 +27,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from functools import lru_cache
+from itertools import islice
 
 from slm.domain.alerting import NO_ALERTS, alert_states, alert_windows, exhaustion_window
 from slm.domain.budget import check_target, occurrences_budget, slices_budget
@@ -47,11 +47,52 @@ from slm.domain.timeslices import SliceCounter, SliceGrid, SliceRule
 from slm.domain.windows import calendar_period, window_label
 
 
-@lru_cache(maxsize=64)
-def _burn_windows(catalogue: AlertCatalogue) -> tuple[tuple[timedelta, str], ...]:
-    """Windows whose burn rate an evaluation reports, with their ``burn_rates`` keys."""
-    windows = set(alert_windows(catalogue)) | {exhaustion_window(catalogue)}
-    return tuple((w, format_duration(w)) for w in sorted(windows))
+class _CatalogueFacts:
+    """What every evaluation with one catalogue needs, computed once: its burn windows
+    (with their ``burn_rates`` keys), the window of time to exhaustion, and (memoised
+    per bucket step and per period) the windows' bucket counts and the rows' factors."""
+
+    __slots__ = ("_counts", "_factors", "catalogue", "exhaustion", "windows")
+
+    def __init__(self, catalogue: AlertCatalogue):
+        self.catalogue = catalogue
+        self.exhaustion = exhaustion_window(catalogue)
+        windows = sorted(set(alert_windows(catalogue)) | {self.exhaustion})
+        self.windows = tuple((w, format_duration(w)) for w in windows)
+        self._counts: dict[timedelta, tuple[int, ...]] = {}
+        self._factors: dict[timedelta, tuple[float, ...]] = {}
+
+    def counts(self, step: timedelta) -> tuple[int, ...]:
+        """Buckets of each burn window (``bucket_count``)."""
+        found = self._counts.get(step)
+        if found is None:
+            found = self._counts[step] = tuple(bucket_count(w, step) for w, _ in self.windows)
+        return found
+
+    def factors(self, period: timedelta) -> tuple[float, ...]:
+        """Burn factor of each catalogue row for an SLO period."""
+        found = self._factors.get(period)
+        if found is None:
+            found = tuple(row.factor(period) for row in self.catalogue.windows)
+            if len(self._factors) < 256:
+                self._factors[period] = found
+        return found
+
+
+_FACTS: dict[int, _CatalogueFacts] = {}
+
+
+def _catalogue_facts(catalogue: AlertCatalogue) -> _CatalogueFacts:
+    """Memoised by identity: hashing a catalogue (nested frozen dataclasses) on every
+    evaluation costs more than the rest of the bookkeeping; the entry holds the
+    catalogue, so its id is not reused while the entry lives."""
+    facts = _FACTS.get(id(catalogue))
+    if facts is not None and facts.catalogue is catalogue:
+        return facts
+    if len(_FACTS) >= 64:
+        _FACTS.clear()
+    facts = _FACTS[id(catalogue)] = _CatalogueFacts(catalogue)
+    return facts
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,7 +117,9 @@ class _Setup:
     counting: Counting
     grid: SliceGrid | None
     rule: SliceRule | None
+    facts: _CatalogueFacts
     windows: tuple[tuple[timedelta, str], ...]
+    exhaustion: timedelta
     label: str
 
     @classmethod
@@ -92,6 +135,7 @@ class _Setup:
         indicator = slo.indicator_for(objective)
         counting = Counting(indicator.missing_data, per_point=indicator.threshold is not None)
         grid = rule = None
+        facts = _catalogue_facts(catalogue)
         if slo.budgeting_method is not BudgetingMethod.OCCURRENCES:
             if objective.time_slice_window is None:
                 raise ValueError(
@@ -108,7 +152,9 @@ class _Setup:
             counting,
             grid,
             rule,
-            _burn_windows(catalogue),
+            facts,
+            facts.windows,
+            facts.exhaustion,
             window_label(slo.window),
         )
 
@@ -128,12 +174,12 @@ class _Setup:
             lo = -((events.start - period_start) // step)
         grid = self.grid
         if grid is None:
-            burn = [(hi - bucket_count(w, step), hi) for w, _ in self.windows]
+            burn = [(hi - c, hi) for c in self.facts.counts(step)]
         else:
             k, shift = grid.k, hi - grid.floor(hi)
             hi -= shift
             lo = min(grid.ceil(lo - shift if isinstance(window, RollingWindow) else lo), hi)
-            burn = [(hi - k * max(1, bucket_count(w, step) // k), hi) for w, _ in self.windows]
+            burn = [(hi - k * max(1, c // k), hi) for c in self.facts.counts(step)]
         return _Plan(
             at,
             events.start + lo * step,
@@ -154,10 +200,10 @@ class _Setup:
         else:
             assert objective.time_slice_window is not None
             budget = slices_budget(window_tally, target, objective.time_slice_window)
-        by_window = {
-            w: burn_rate(t, target) for (w, _), t in zip(self.windows, tallies[1:], strict=True)
-        }
-        burn_rates = {label: by_window[w] for w, label in self.windows}
+        by_window: dict[timedelta, float | None] = {}
+        burn_rates: dict[str, float | None] = {}
+        for (w, label), tally in zip(self.windows, islice(tallies, 1, None), strict=True):
+            by_window[w] = burn_rates[label] = burn_rate(tally, target)
         burn_rates[self.label] = burn_rate(window_tally, target)
         sli = window_tally.ratio
         return ObjectiveResult(
@@ -174,10 +220,12 @@ class _Setup:
             sli=sli,
             error_budget=budget,
             burn_rates=burn_rates,
-            alerts=alert_states(self.catalogue, by_window, plan.period),
+            alerts=alert_states(
+                self.catalogue, by_window, plan.period, self.facts.factors(plan.period)
+            ),
             coverage=Coverage(window_tally.expected, window_tally.present),
             time_to_exhaustion=time_to_exhaustion(
-                budget.remaining_ratio, plan.period, by_window[exhaustion_window(self.catalogue)]
+                budget.remaining_ratio, plan.period, by_window[self.exhaustion]
             ),
             status="no_data" if sli is None else "ok",
             window_end=plan.window_end,

@@ -88,29 +88,40 @@ def tally_of(bad: float, total: float, expected: int, seen: int, counting: Count
 
 
 def segment_counts(events: EventSeries, ranges: Sequence[Range], counting: Counting) -> list[Tally]:
-    """Tallies of event windows, reducing each array once over the union of the windows."""
+    """Tallies of event windows, reducing each array once over the union of the windows.
+
+    Sums keep the arrays' dtype (integer counts stay exact integers). ``present`` is
+    counted with one pass when every bucket of the union has data (the usual case)."""
     n = len(events.good)
-    points = sorted({min(max(x, 0), n) for r in ranges for x in r})
+    bounds = [
+        (0 if lo < 0 else n if lo > n else lo, 0 if hi < 0 else n if hi > n else hi)
+        for lo, hi in ranges
+    ]
+    points = sorted({x for bound in bounds for x in bound})
     a, b = points[0], points[-1]
+    cum_bad: list[float] = [0]
+    cum_total: list[float] = [0]
+    cum_present = [0]
     if a < b:
-        cuts = np.array(points[:-1], dtype=np.intp) - a
-        segment_total_array = np.add.reduceat(events.total[a:b], cuts)
+        cuts = np.array([x - a for x in points[:-1]], dtype=np.intp)
+        segment_total = np.add.reduceat(events.total[a:b], cuts)
         # a segment whose buckets are all good sums the same values in the same order for
         # good and total: its bad count is exactly 0
-        segment_bad = (segment_total_array - np.add.reduceat(events.good[a:b], cuts)).tolist()
-        segment_total = segment_total_array.tolist()
-        present = events.present
-        segment_present = [int(np.count_nonzero(present[x:y])) for x, y in pairwise(points)]
-    else:
-        segment_bad, segment_total, segment_present = [], [], []
-    cum_bad = [0.0, *accumulate(segment_bad)]
-    cum_total = [0.0, *accumulate(segment_total)]
-    cum_present = [0, *accumulate(segment_present)]
+        segment_bad = segment_total - np.add.reduceat(events.good[a:b], cuts)
+        cum_bad += accumulate(segment_bad.tolist())
+        cum_total += accumulate(segment_total.tolist())
+        present = events.present[a:b]
+        if np.count_nonzero(present) == b - a:
+            cum_present = [x - a for x in points]
+        else:
+            cum_present += accumulate(
+                int(np.count_nonzero(present[x - a : y - a])) for x, y in pairwise(points)
+            )
     where = {p: i for i, p in enumerate(points)}
     out = []
-    for lo, hi in ranges:
-        i = where[min(max(lo, 0), n)]
-        j = max(where[min(max(hi, 0), n)], i)
+    for (lo, hi), (x, y) in zip(ranges, bounds, strict=True):
+        i = where[x]
+        j = where[y] if y > x else i
         expected = hi - lo if hi > lo else 0
         seen = cum_present[j] - cum_present[i]
         bad, total = cum_bad[j] - cum_bad[i], cum_total[j] - cum_total[i]

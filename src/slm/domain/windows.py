@@ -70,8 +70,12 @@ def _estimate_period(window: CalendarWindow, anchor: datetime, at: datetime) -> 
     return months // (window.count * _MONTHS_PER_UNIT[window.unit])
 
 
+@lru_cache(maxsize=4096)
 def calendar_period(window: CalendarWindow, at: datetime) -> tuple[datetime, datetime]:
-    """``(start, end)`` in UTC of the calendar period that contains the instant ``at``."""
+    """``(start, end)`` in UTC of the calendar period that contains the instant ``at``.
+
+    Memoised: the SLOs of a workspace share a few calendar windows and are evaluated at
+    the same instants (zone arithmetic costs more than the rest of an evaluation's plan)."""
     if window.count < 1:
         raise ValueError(f"calendar window count must be >= 1, got {window.count}")
     if window.unit not in _FIXED_UNIT and window.unit not in _MONTHS_PER_UNIT:

@@ -148,7 +148,10 @@ def _seconds(ms: int) -> str:
 
 def _ssl_context(config: PrometheusConfig) -> ssl.SSLContext | bool:
     if not config.url.startswith("https://"):
-        return True
+        # Every request goes to ``base_url`` and redirects are not followed, so a plain
+        # http:// server never needs TLS: building httpx's default context would only
+        # load the CA bundle (tens of milliseconds of every command's start).
+        return False
     try:
         ctx = ssl.create_default_context(cafile=config.ca_file)
         if config.cert is not None:

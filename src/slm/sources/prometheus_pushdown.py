@@ -372,9 +372,12 @@ class Pushdown:
         for k, g in enumerate(groups):
             failed = errors.pop(n + k, None)
             merged = _Counter.parse(parts[n + k], end_ms)
+            by_value = merged.split(g.label) if failed is None else {}
             for r, value in g.members.items():
                 if failed is None:
-                    counters[r] = merged.restricted(frozenset({(g.label, "=", value)}))
+                    counters[r] = by_value.get(value) or merged.restricted(
+                        frozenset({(g.label, "=", value)})
+                    )
                 else:  # ask each member alone: its own query may well be fine
                     unanswered.add(r)
                     second += _values(r, texts[r], end_ms, windows_ms)
@@ -502,6 +505,28 @@ class _Counter:
             {t: mine(s) for t, s in self.values.items()},
             {span: mine(s) for span, s in self.resets.items()},
         )
+
+    def split(self, label: str) -> dict[str, _Counter]:
+        """The answers by value of ``label`` (absent: ``""``): ``split(l)[v]`` equals
+        ``restricted({(l, "=", v)})`` for every ``v``, in one pass over the series
+        instead of one per value (a merged selector's members)."""
+        out: dict[str, _Counter] = {}
+
+        def part(value: str) -> _Counter:
+            found = out.get(value)
+            if found is None:
+                found = out[value] = _Counter(
+                    self.e_ms, {t: {} for t in self.values}, {s: {} for s in self.resets}
+                )
+            return found
+
+        for t, series in self.values.items():
+            for lb, v in series.items():
+                part(dict(lb).get(label, "")).values[t][lb] = v
+        for span, series in self.resets.items():
+            for lb, v in series.items():
+                part(dict(lb).get(label, "")).resets[span][lb] = v
+        return out
 
     def check(self, w_ms: int, span_ms: int) -> str | None:
         """Why window ``w`` cannot be pushed down (None: it can), judged by the restarts
