@@ -74,6 +74,8 @@ def register(command: str | None = None) -> None:
     modules = COMMAND_MODULES.get(command, _ALL_MODULES) if command else _ALL_MODULES
     for name in modules:
         importlib.import_module(f"slm.cli.{name}")
+    if not any(c.callback is version for c in _app.registered_commands):
+        _app.command()(version)  # last, where help has always listed it
 
 
 def _command(args: list[str]) -> str | None:
@@ -92,7 +94,6 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-@_app.command()
 def version() -> None:
     """Print the slm version."""
     out.print(__version__)
