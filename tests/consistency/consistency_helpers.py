@@ -30,6 +30,7 @@ from datetime import datetime, timedelta
 from fractions import Fraction
 
 from slm.domain.agreement import SloMeasure
+from slm.domain.backtest import BurnHistory
 from slm.domain.durations import format_duration
 from slm.domain.model import SLO, BudgetingMethod, MetricQuery, RollingWindow
 from slm.domain.results import ErrorBudget, ObjectiveResult
@@ -134,34 +135,41 @@ def assert_window_matches(got: WindowReport, r: ObjectiveResult, slo: SLO) -> No
 def check_backtest(
     ws: Workspace, at: datetime, want: dict[Key, ObjectiveResult], factory: SourceFactory
 ) -> int:
+    """The backtest's figures at its last instant (``at``) and at its first one."""
     n = 0
     report = run_backtest(ws, factory, at - 2 * timedelta(hours=1), at)
     assert not report.failures, report.failures
     histories = {(h.slo.name, h.objective.name): h for h in report.histories}
     assert set(histories) == set(want)
+    first = {h.start for h in histories.values()}
+    assert len(first) == 1
+    (start,) = first
+    at_start = evaluated(ws, start, factory)
     for key, h in histories.items():
-        r = want[key]
-        where = f"backtest {key} at {at}"
-        assert h.end == floor_to_step(at, h.step), where
-        last = h.result(at)
-        assert (last.window_start, last.window_end) == (r.window_start, r.window_end), where
-        assert same((last.good, last.total, last.sli), (r.good, r.total, r.sli)), (where, last, r)
-        assert same(budget_fields(last.error_budget), budget_fields(r.error_budget)), (
-            where,
-            last.error_budget,
-            r.error_budget,
-        )
-        if r.budgeting_method is not BudgetingMethod.RATIO_TIMESLICES:
-            assert (last.good, last.total) == (r.good, r.total), where  # whole units: exact
-        assert last.coverage == r.coverage, where
-        total = r.error_budget.total
-        assert same(h.budget_units(at), total if total > 0 else None), where
-        for a in r.alerts:
-            for window in (a.long_window, a.short_window):
-                got = _nan_to_none(h.burn(window)[-1])
-                expected = r.burn_rates[format_duration(window)]
-                assert same(got, expected), (where, window, got, expected)
-                n += 1
+        assert h.end == floor_to_step(at, h.step), key
+        n += _compare_history(h, at, -1, want[key])
+        n += _compare_history(h, start, 0, at_start[key])
+    return n
+
+
+def _compare_history(h: BurnHistory, t: datetime, i: int, r: ObjectiveResult) -> int:
+    where = f"backtest {h.slo.name}/{h.objective.name} at {t}"
+    got = h.result(t)
+    assert (got.window_start, got.window_end) == (r.window_start, r.window_end), where
+    assert same((got.good, got.total, got.sli), (r.good, r.total, r.sli)), (where, got, r)
+    assert same(budget_fields(got.error_budget), budget_fields(r.error_budget)), where
+    if r.budgeting_method is not BudgetingMethod.RATIO_TIMESLICES:
+        assert (got.good, got.total) == (r.good, r.total), where  # whole units: exact
+    assert got.coverage == r.coverage, where
+    total = r.error_budget.total
+    assert same(h.budget_units(t), total if total > 0 else None), where
+    n = 0
+    for a in r.alerts:
+        for window in (a.long_window, a.short_window):
+            burn = _nan_to_none(h.burn(window)[i])
+            expected = r.burn_rates[format_duration(window)]
+            assert same(burn, expected), (where, window, burn, expected)
+            n += 1
     return n
 
 

@@ -28,7 +28,7 @@ from slm.domain.model import SLO, Indicator, MetricQuery, Objective
 from slm.domain.series import DEFAULT_STEP, Buckets, EventSeries, floor_to_step
 from slm.domain.windows import period_length
 from slm.services.alerting import policy_rules
-from slm.services.evaluate import Failure
+from slm.services.evaluate import Failure, read_span
 from slm.services.ports import SourceFactory
 from slm.spec.catalogues import default_catalogue
 from slm.spec.checks import CATALOGUE_KEY
@@ -298,7 +298,8 @@ def run_backtest(
             [period_length(slo.window, end, step)]
             + [w for rs in rules for r in rs for w in r.windows]
         )
-        span = (floor_to_step(start - longest, step), floor_to_step(end, step))
+        # the windows at the first instant, back to their first whole slice (read_span)
+        span = (read_span(slo, start, longest, step)[0], floor_to_step(end, step))
         try:
             histories = [
                 BurnHistory(slo, o, _events(slo, o, reader, span), start, end)
