@@ -27,6 +27,28 @@ def _yes(x: bool | None, yes: str = "yes", no: str = "no") -> Text:
     return Text(yes, style="red bold") if x else Text(no, style="green")
 
 
+def _breached(c: dict[str, Any]) -> Text:
+    if c.get("status") == "unknown":
+        return Text("unknown", style="yellow bold")
+    return _yes(c["breached"])
+
+
+def _credit(c: dict[str, Any]) -> str:
+    if c["credit_amount"] is None:
+        return "undetermined"
+    return f"{c['credit_amount']}" + (" (capped)" if c["cap_applied"] else "")
+
+
+def _total(st: dict[str, Any]) -> str:
+    if st["total_credit"] is None:
+        return (
+            f"total credit: undetermined (attainment unknown for "
+            f"{', '.join(c['clause'] for c in st['clauses'] if c.get('status') == 'unknown')}); "
+            f"determined clauses: {st['currency']} {st['determined_credit']}"
+        )
+    return f"total credit: {st['currency']} {st['total_credit']}"
+
+
 def statement_table(st: dict[str, Any]) -> Group:
     ag, period = st["agreement"], st["period"]
     title = (
@@ -58,20 +80,20 @@ def statement_table(st: dict[str, Any]) -> Group:
             _pct(c["adjusted_attainment"]),
             "-" if c["downtime_minutes"] is None else str(c["downtime_minutes"]),
             str(c["excluded_minutes"]),
-            _yes(c["breached"]),
+            _breached(c),
             _yes(
                 None if c["regulatory_floor_met"] is None else not c["regulatory_floor_met"],
                 "no",
                 "yes",
             ),
             "-" if tier is None else f"<{tier['below']}%: {tier['credit_percent']}%",
-            f"{c['credit_amount']}" + (" (capped)" if c["cap_applied"] else ""),
+            _credit(c),
             "-"
             if exit_ is None
             else f"{exit_['consecutive_breaches']} / {exit_['breaches_in_window']}",
         )
     lines: list[Any] = [t]
-    lines.append(Text(f"total credit: {st['currency']} {st['total_credit']}", style="bold"))
+    lines.append(Text(_total(st), style="bold"))
     if st["cap"] is not None:
         lines.append(Text(f"cap: {st['currency']} {st['cap']} per period"))
     if st["claim_deadline"]:
@@ -84,6 +106,8 @@ def statement_table(st: dict[str, Any]) -> Group:
     lines.append(Text(f"inputs: sha256 {st['inputs']['sha256']}", style="dim"))
     for c in st["clauses"]:
         lines.append(Text(f"\n{c['clause']}:", style="bold"))
+        if c.get("status_reason"):
+            lines.append(Text(f"  {c['status_reason']}", style="yellow"))
         for e in c["explanation"]:
             span = f"{e['start']} .. {e['end'] or ''} " if e["start"] else ""
             mins = f"[{e['minutes']} min] " if e["minutes"] else ""
@@ -109,7 +133,7 @@ body{font-family:system-ui,sans-serif;margin:2rem;color:#222}
 table{border-collapse:collapse;margin:1rem 0}
 th,td{border:1px solid #ccc;padding:.3rem .6rem;text-align:right}
 th:first-child,td:first-child{text-align:left}
-.breached{color:#b00;font-weight:bold}.ok{color:#070}
+.breached{color:#b00;font-weight:bold}.ok{color:#070}.unknown{color:#a60;font-weight:bold}
 .small{color:#666;font-size:.85rem}
 </style></head><body>
 <h1>{{ ag.type }} {{ ag.name }}: statement for {{ period.label }}</h1>
@@ -125,14 +149,17 @@ jurisdiction {{ ag.jurisdiction or "-" }}.</p>
 <td>{{ pct(c.adjusted_attainment) }}</td>
 <td>{{ "-" if c.downtime_minutes is none else c.downtime_minutes }}</td>
 <td>{{ c.excluded_minutes }}</td>
-<td class="{{ 'breached' if c.breached else 'ok' }}">{{ "yes" if c.breached else "no" }}</td>
+{% if c.status == "unknown" %}<td class="unknown">unknown</td>
+{% else %}<td class="{{ 'breached' if c.breached else 'ok' }}">
+{{- "yes" if c.breached else "no" }}</td>
+{% endif %}
 <td>{{ "-" if c.regulatory_floor_met is none
       else ("yes" if c.regulatory_floor_met else "no") }}</td>
-<td>{{ c.credit_percent }}</td>
-<td>{{ c.credit_amount }}{{ " (capped)" if c.cap_applied else "" }}</td></tr>
+<td>{{ "-" if c.credit_percent is none else c.credit_percent }}</td>
+<td>{{ credit(c) }}</td></tr>
 {% endfor %}
 </table>
-<p><strong>Total credit: {{ st.currency }} {{ st.total_credit }}</strong>
+<p><strong>{{ total(st)[0]|upper }}{{ total(st)[1:] }}</strong>
 {% if st.cap is not none %}(cap {{ st.currency }} {{ st.cap }}){% endif %}
 {% if st.claim_deadline %}; claim by {{ st.claim_deadline }}{% endif %}</p>
 {% if st.exit_triggered %}<p class="breached">Exit clause triggered.</p>{% endif %}
@@ -141,6 +168,7 @@ jurisdiction {{ ag.jurisdiction or "-" }}.</p>
 {% for c in st.clauses %}
 <h2>{{ c.clause }}</h2>
 {% if c.description %}<p>{{ c.description }}</p>{% endif %}
+{% if c.status_reason %}<p class="unknown">{{ c.status_reason }}</p>{% endif %}
 {% if c.breach_attribution %}
 <h3>Breach attribution</h3>
 <table class="attribution"><tr><th>Component</th><th>Tier</th><th>Party</th>
@@ -176,7 +204,15 @@ def _share(x: float) -> str:
 
 def statement_html(st: dict[str, Any]) -> str:
     template = _env.from_string(_HTML)
-    page = template.render(st=st, ag=st["agreement"], period=st["period"], pct=_pct, share=_share)
+    page = template.render(
+        st=st,
+        ag=st["agreement"],
+        period=st["period"],
+        pct=_pct,
+        share=_share,
+        credit=_credit,
+        total=_total,
+    )
     return page + "\n"
 
 
@@ -188,9 +224,9 @@ def costs_table(c: Costs) -> Group:
         t.add_column("currency")
         t.add_column("credits", justify="right")
         for name, currency, total in c.by(key):
-            t.add_row(name, currency, str(total))
+            t.add_row(name, currency, "undetermined" if total is None else str(total))
         parts.append(t)
-    detail = Table(title="Clauses with a credit", title_justify="left")
+    detail = Table(title="Clauses with a credit (or an undetermined one)", title_justify="left")
     for col in ("agreement", "type", "clause", "cost centre", "team", "amount"):
         detail.add_column(col, justify="right" if col == "amount" else "left")
     for line in c.lines:
@@ -200,7 +236,7 @@ def costs_table(c: Costs) -> Group:
             line.clause,
             line.cost_centre,
             line.team,
-            f"{line.currency} {line.amount}",
+            "undetermined" if line.amount is None else f"{line.currency} {line.amount}",
         )
     parts.append(detail)
     parts.append(Text("UC credits are owed to us by the vendor and count negative.", style="dim"))
@@ -224,15 +260,20 @@ def simulation_table(sims: Sequence[ClauseSimulation]) -> Group:
             t.add_column(col, justify="right")
         for cand in s.candidates:
             cells = [
-                _pct(None if p.attainment is None else float(p.attainment) * 100)
-                + (" x" if p.breached else "")
+                (
+                    "unknown"
+                    if p.breached is None
+                    else _pct(None if p.attainment is None else float(p.attainment) * 100)
+                    + (" x" if p.breached else "")
+                )
                 for p in cand.periods
             ]
             budgets = [p.budget_minutes for p in cand.periods if p.budget_minutes is not None]
             t.add_row(
                 f"{cand.target}%",
                 *cells,
-                f"{cand.breached_periods}/{len(cand.periods)}",
+                f"{cand.breached_periods}/{len(cand.periods)}"
+                + (f" ({cand.unknown_periods} unknown)" if cand.unknown_periods else ""),
                 f"{s.currency} {cand.total_credit}",
                 "-" if not budgets else f"{sum(budgets) / len(budgets):.1f}",
             )

@@ -166,7 +166,7 @@ STORE_CASES = [
         [Stored("checkout", "P2", _at(31, 23))],
         None,
         False,
-        "0.00",
+        "None",  # the attainment is unknown: the credit is undetermined, not 0
         "0 of 0 incident(s) handled within target; 1 still running",
     ),
 ]
@@ -191,6 +191,7 @@ def test_stored_incidents_are_measured(
     assert c.figures.adjusted == adjusted
     assert c.breached is breached
     assert str(c.credit) == credit
+    assert c.status == ("unknown" if adjusted is None else "breached" if breached else "met")
     measure, *rest = c.figures.entries
     assert (measure.type, measure.source) == ("measure", "incidents store")
     assert phrase in measure.reason

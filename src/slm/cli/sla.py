@@ -70,15 +70,20 @@ def statement(
     db: DbOpt = None,
     workspace: WorkspaceOpt = Path("."),
 ) -> None:
-    """Compute an agreement's statement for one period."""
+    """Compute an agreement's statement for one period.
+
+    Exit code 8 when a clause's attainment is unknown (no data, or coverage below its
+    minimum): the statement is printed with its credits undetermined, and not recorded."""
     from slm.domain.statement import statement_dict
     from slm.render_statement import statement_html, statement_table
+    from slm.services.sla import UndeterminedError, undetermined_message
     from slm.services.statements import compute_statement, statement_json
     from slm.spec.loader import load_workspace
 
     ws = load_workspace(paths)
     st = compute_statement(ws, agreement, period, _factory(ws, db, workspace))
-    if record:
+    undetermined = undetermined_message(st)
+    if record and undetermined is None:
         from slm.services.ports import SystemClock
         from slm.services.sla import record_statement
         from slm.store.db import open_store
@@ -92,9 +97,12 @@ def statement(
             out.print(table)
         else:
             emit(plain_text(table), output)
-        return
-    text = statement_json(st) if fmt is StatementFormat.json else statement_html(statement_dict(st))
-    emit(text, output)
+    else:
+        body = statement_dict(st)
+        text = statement_json(st) if fmt is StatementFormat.json else statement_html(body)
+        emit(text, output)
+    if undetermined is not None:
+        raise UndeterminedError(("not recorded: " if record else "") + undetermined)
 
 
 @sla_app.command()
@@ -116,10 +124,24 @@ def costs(
     result = compute_costs(ws, period, _factory(ws, db, workspace))
     if fmt is OutputFormat.table:
         out.print(costs_table(result))
-        return
+    else:
+        _costs_json(result)
+    if result.undetermined:
+        from slm.services.sla import UndeterminedError
 
-    def rows(key: str) -> list[dict[str, str]]:
-        return [{key: n, "currency": c, "credits": str(v)} for n, c, v in result.by(key)]
+        which = ", ".join(f"{x.agreement}/{x.clause}" for x in result.undetermined)
+        raise UndeterminedError(
+            f"period {result.period}: credits undetermined, the attainment of {which} is unknown"
+        )
+
+
+def _costs_json(result: Any) -> None:
+
+    def rows(key: str) -> list[dict[str, str | None]]:
+        return [
+            {key: n, "currency": c, "credits": None if v is None else str(v)}
+            for n, c, v in result.by(key)
+        ]
 
     body = {
         "period": result.period,
@@ -133,7 +155,7 @@ def costs(
                 "cost_centre": line.cost_centre,
                 "team": line.team,
                 "currency": line.currency,
-                "amount": str(line.amount),
+                "amount": None if line.amount is None else str(line.amount),
             }
             for line in result.lines
         ],
@@ -228,6 +250,7 @@ def simulate(
                 {
                     "target": float(c.target),
                     "breached_periods": c.breached_periods,
+                    "unknown_periods": c.unknown_periods,
                     "total_credit": str(c.total_credit),
                     "periods": [
                         {
@@ -236,7 +259,7 @@ def simulate(
                             if p.attainment is None
                             else round(float(p.attainment) * 100, 6),
                             "breached": p.breached,
-                            "credit": str(p.credit),
+                            "credit": None if p.credit is None else str(p.credit),
                             "error_budget_minutes": p.budget_minutes,
                         }
                         for p in c.periods

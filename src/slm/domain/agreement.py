@@ -17,7 +17,15 @@ A clause binds a target to one measure:
 - ``DowntimeMeasure``: downtime by a measurement rule (an ``interval`` is down when its error
   rate exceeds ``max_error_rate`` percent), attainment = 1 - down minutes / measured minutes;
 - ``IncidentMeasure``: incident response and resolution times by priority, attainment = the
-  share of incidents handled within their priority's targets.
+  share of incidents handled within their priority's targets;
+- ``OutageMeasure``: availability from the impact intervals of the incidents recorded in the
+  store (the union over the clause's services, overlaps counted once), attainment = 1 -
+  impacted minutes / eligible minutes.
+
+A clause's attainment is *unknown* when it has no data or its coverage (the share of
+eligible minutes that were measured) is below ``minimum_coverage`` (the clause's, else the
+agreement's, default ``DEFAULT_MINIMUM_COVERAGE``): an unknown clause is neither met nor
+breached and its credit is undetermined (see docs/agreements.md).
 
 ``Attribution`` names the tier, party, component, provider and responsibility a clause
 measures, so that a breach can be attributed (the composite work fills in components).
@@ -36,6 +44,9 @@ from slm.domain.model import Origin
 AgreementType = Literal["SLA", "OLA", "UC"]
 PeriodUnit = Literal["month", "quarter"]
 NoData = Literal["up", "down", "ignore"]
+# The share of eligible minutes (percent) that must have been measured for a clause's
+# attainment to be known, unless the agreement or the clause says otherwise.
+DEFAULT_MINIMUM_COVERAGE = Decimal(90)
 StopEvent = Literal["respond", "resolve"]
 
 
@@ -162,7 +173,20 @@ class IncidentMeasure:
         return next((t for t in self.targets if t.priority == priority), None)
 
 
-Measure = SloMeasure | DowntimeMeasure | IncidentMeasure
+@dataclass(frozen=True)
+class OutageMeasure:
+    """Availability from the incidents recorded in the store: a minute is down when an
+    impact interval of an incident (kind ``incident``) on one of ``services`` covers its
+    start; ``priorities`` (empty: all) limits the incidents that count. Overlapping
+    impacts, of one incident or several, count once."""
+
+    services: tuple[str, ...]
+    priorities: tuple[str, ...] = ()
+
+    kind: Literal["outages"] = "outages"
+
+
+Measure = SloMeasure | DowntimeMeasure | IncidentMeasure | OutageMeasure
 
 
 @dataclass(frozen=True)
@@ -177,6 +201,7 @@ class Clause:
     owner: str = ""  # "": the agreement's
     budget_owner: str = ""  # "": the agreement's
     attribution: Attribution = field(default_factory=Attribution)
+    minimum_coverage: Decimal | None = None  # percent; None: the agreement's
 
 
 @dataclass(frozen=True)
@@ -208,6 +233,7 @@ class Agreement:
     description: str = ""
     labels: Mapping[str, str] = field(default_factory=dict)
     origin: Origin | None = None
+    minimum_coverage: Decimal = DEFAULT_MINIMUM_COVERAGE  # percent, see the module doc
 
     def clause(self, name: str) -> Clause:
         for c in self.clauses:
@@ -231,3 +257,9 @@ class Agreement:
 
     def budget_owner_of(self, clause: Clause) -> str:
         return clause.budget_owner or self.budget_owner
+
+    def minimum_coverage_of(self, clause: Clause) -> Decimal:
+        """The coverage (percent) below which ``clause``'s attainment is unknown."""
+        if clause.minimum_coverage is not None:
+            return clause.minimum_coverage
+        return self.minimum_coverage

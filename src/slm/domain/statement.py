@@ -16,9 +16,12 @@ adjusted attainment leaves the excluded minutes out of numerator and denominator
   is the measured minutes of slices below the slice threshold.
 - Incident clauses: attainment = incidents within target / incidents counted.
 
-A clause is breached when its adjusted attainment is below its target; without data it
-is not breached and says so. Credits use the adjusted attainment (``slm.domain.credits``)
-and are only due for a breached clause: a tier above the clause's target never applies.
+A clause's status is ``unknown`` when it has no attainment (no data) or its coverage is
+below its minimum coverage; otherwise it is ``breached`` when its adjusted attainment is
+below its target, else ``met``. Credits use the adjusted attainment
+(``slm.domain.credits``) and are only due for a breached clause: a tier above the clause's
+target never applies. An unknown clause's credit is undetermined (``None``), not 0, and so
+is the statement's total; the exit count takes an unknown period as not breached.
 """
 
 from __future__ import annotations
@@ -44,7 +47,7 @@ from slm.domain.credits import (
     zero,
 )
 from slm.domain.exclusions import Exclusion
-from slm.domain.intervals import MINUTE, clip, mask, runs
+from slm.domain.intervals import MINUTE, clip, mask, merge, runs
 from slm.domain.series import BoolArray, EventSeries, FloatArray
 
 EntryType = Literal["measure", "downtime", "exclusion", "not-counted", "incident", "note"]
@@ -406,6 +409,82 @@ def _deficit(
     return Fraction(int(weights[lost].sum())) + (terms[0] if terms else Fraction(0))
 
 
+# --- outages (incident impacts) --------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Impact:
+    """One impact interval of a recorded incident; ``end`` None: still open."""
+
+    incident: str
+    service: str
+    start: datetime
+    end: datetime | None
+    source: str
+
+
+def outage_figures(
+    impacts: Sequence[Impact],
+    period: Period,
+    eligible: BoolArray,
+    excluded: ExclusionMask,
+    source: str,
+    describe: str,
+) -> Figures:
+    """Down minutes = the union of the impact intervals (a minute is down when its start
+    lies in one; an open interval lasts to the period end), so overlaps count once. Every
+    eligible minute is measured (the store records every incident): attainment = 1 -
+    down / eligible minutes; adjusted leaves excluded minutes out of both."""
+    n = period.minutes
+    spans = [(i.start, i.end if i.end is not None else period.end) for i in impacts]
+    down = mask(merge(clip(spans, period.start, period.end)), period.start, n) & eligible
+    keep = eligible & ~excluded.mask
+    n_eligible, n_keep = int(eligible.sum()), int(keep.sum())
+    n_down, adj_down = int(down.sum()), int((down & keep).sum())
+    entries = [
+        Entry(
+            "measure",
+            f"{describe}; {n_down} of {n_eligible} eligible minutes impacted "
+            "(overlapping impacts counted once)",
+            source,
+        )
+    ]
+    own: list[tuple[Impact, BoolArray]] = []
+    for imp, (s, e) in zip(impacts, spans, strict=True):
+        m = mask(clip([(s, e)], period.start, period.end), period.start, n) & eligible
+        own.append((imp, m))
+
+    def worst(i: int, j: int) -> str:
+        ids = sorted({imp.incident for imp, m in own if m[i:j].any()})
+        return "impacted by " + ", ".join(ids)
+
+    entries += _down_entries(down, period.start, excluded.mask, source, worst)
+    for imp, m in own:
+        still = "; still open: counted to the end of the period" if imp.end is None else ""
+        entries.append(
+            Entry(
+                "incident",
+                f"{imp.incident} impact on {imp.service}{still}",
+                imp.source,
+                max(imp.start, period.start),
+                min(imp.end or period.end, period.end),
+                int(m.sum()),
+            )
+        )
+    entries += excluded.entries
+    return Figures(
+        attainment=1 - Fraction(n_down, n_eligible) if n_eligible else None,
+        adjusted=1 - Fraction(adj_down, n_keep) if n_keep else None,
+        eligible_minutes=n_eligible,
+        excluded_minutes=int((excluded.mask & eligible).sum()),
+        downtime_minutes=n_down,
+        excluded_downtime_minutes=n_down - adj_down,
+        coverage=Fraction(1) if n_eligible else None,
+        entries=tuple(entries),
+        bad=down & keep,
+    )
+
+
 # --- incidents --------------------------------------------------------------------------
 
 
@@ -476,26 +555,80 @@ def exit_count(rule: ExitClause | None, breaches: Sequence[bool]) -> ExitCount |
     return ExitCount(consecutive, in_window, rule.within_periods, triggered)
 
 
-def is_breached(clause: Clause, figures: Figures) -> bool:
-    a = figures.adjusted
-    return a is not None and a < percent_fraction(clause.target)
+ClauseStatus = Literal["met", "breached", "unknown"]
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """A clause's status in a period and, when ``unknown``, why."""
+
+    status: ClauseStatus
+    reason: str = ""
+
+
+def verdict(agreement: Agreement, clause: Clause, figures: Figures) -> Verdict:
+    """``unknown`` without an attainment or with coverage below the clause's minimum;
+    else ``breached`` when the adjusted attainment is strictly below the target."""
+    minimum = agreement.minimum_coverage_of(clause)
+    cov = figures.coverage
+    if figures.adjusted is None:
+        if cov is not None:
+            why = f"no data: coverage {_cov_text(cov)}% of the eligible minutes"
+            if figures.eligible_minutes and figures.eligible_minutes == figures.excluded_minutes:
+                why = "every eligible minute is excluded"
+            elif not figures.eligible_minutes:
+                why = "no eligible minutes in this period"
+        else:
+            why = "no data: nothing was measured in this period"
+        return Verdict("unknown", f"attainment unknown ({why})")
+    if cov is not None and cov < percent_fraction(minimum):
+        return Verdict(
+            "unknown",
+            f"attainment unknown (insufficient coverage: {_cov_text(cov)}% of the eligible "
+            f"minutes were measured, the minimum is {minimum}%)",
+        )
+    if figures.adjusted < percent_fraction(clause.target):
+        return Verdict("breached")
+    return Verdict("met")
+
+
+def _cov_text(r: Fraction) -> str:
+    d = (Decimal(r.numerator) * 100 / Decimal(r.denominator)).quantize(
+        Decimal("0.001"), rounding=ROUND_HALF_EVEN
+    )
+    return format(d.normalize(), "f")
+
+
+def is_breached(agreement: Agreement, clause: Clause, figures: Figures) -> bool:
+    """Whether the clause is breached (an unknown attainment is not a breach)."""
+    return verdict(agreement, clause, figures).status == "breached"
 
 
 @dataclass(frozen=True)
 class ClauseResult:
+    """One clause's result. ``credit_percent``, ``credit_before_cap`` and ``credit`` are
+    ``None`` (undetermined) when the status is ``unknown``."""
+
     clause: Clause
     figures: Figures
     breached: bool
     floor_met: bool | None
     tier: CreditTier | None
-    credit_percent: Decimal
-    credit_before_cap: Decimal
-    credit: Decimal
+    credit_percent: Decimal | None
+    credit_before_cap: Decimal | None
+    credit: Decimal | None
     cap_applied: bool
     owner: str
     budget_owner: str
     exit: ExitCount | None
     breach_attribution: tuple[BreachShare, ...] | None = None  # None: not breached
+    status: ClauseStatus = "met"
+    status_reason: str = ""
+    minimum_coverage: Decimal | None = None
+
+    @property
+    def unknown(self) -> bool:
+        return self.status == "unknown"
 
 
 @dataclass(frozen=True)
@@ -509,8 +642,24 @@ class Statement:
     notes: tuple[str, ...] = ()  # e.g. retention roll-ups stood in for removed buckets
 
     @property
-    def total_credit(self) -> Decimal:
-        return sum((c.credit for c in self.clauses), zero(self.agreement.fee.minor_units))
+    def determined_credit(self) -> Decimal:
+        """The credits of the clauses whose attainment is known."""
+        known = (c.credit for c in self.clauses if c.credit is not None)
+        return sum(known, zero(self.agreement.fee.minor_units))
+
+    @property
+    def credits_determined(self) -> bool:
+        return not any(c.unknown for c in self.clauses)
+
+    @property
+    def total_credit(self) -> Decimal | None:
+        """The period's credit; ``None`` (undetermined) when a clause's attainment is
+        unknown."""
+        return self.determined_credit if self.credits_determined else None
+
+    @property
+    def unknown_clauses(self) -> tuple[ClauseResult, ...]:
+        return tuple(c for c in self.clauses if c.unknown)
 
     @property
     def exit_triggered(self) -> bool:
@@ -534,18 +683,23 @@ def build_statement(
     fee, units = agreement.fee.amount, agreement.fee.minor_units
     cap_pct = agreement.credits.cap_percent
     cap = credit_amount(fee, cap_pct, units) if cap_pct is not None else None
-    pre: list[tuple[bool, CreditTier | None, Decimal]] = []
+    pre: list[tuple[Verdict, CreditTier | None, Decimal]] = []
     for clause, fig in zip(agreement.clauses, figures, strict=True):
-        breached = is_breached(clause, fig)
+        v = verdict(agreement, clause, fig)
+        breached = v.status == "breached"
         tiers = agreement.credit_policy(clause).tiers
         tier = tier_for(fig.adjusted, tiers) if breached and fig.adjusted is not None else None
         amount = credit_amount(fee, tier.credit_percent, units) if tier else zero(units)
-        pre.append((breached, tier, amount))
-    capped = apply_cap([a for _, _, a in pre], cap)
+        pre.append((v, tier, amount))
+    # the cap is shared by the clauses whose credit is determined, in clause order
+    known = [i for i, (v, _, _) in enumerate(pre) if v.status != "unknown"]
+    capped = dict(zip(known, apply_cap([pre[i][2] for i in known], cap), strict=True))
     results = []
     for i, (clause, fig) in enumerate(zip(agreement.clauses, figures, strict=True)):
-        breached, tier, _ = pre[i]
+        v, tier, _ = pre[i]
+        breached = v.status == "breached"
         floor = clause.regulatory_floor
+        c = capped.get(i)
         results.append(
             ClauseResult(
                 clause=clause,
@@ -553,18 +707,23 @@ def build_statement(
                 breached=breached,
                 floor_met=(
                     None
-                    if floor is None or fig.adjusted is None
+                    if floor is None or fig.adjusted is None or v.status == "unknown"
                     else fig.adjusted >= percent_fraction(floor)
                 ),
                 tier=tier,
-                credit_percent=tier.credit_percent if tier else Decimal(0),
-                credit_before_cap=capped[i].before,
-                credit=capped[i].after,
-                cap_applied=capped[i].applied,
+                credit_percent=None if c is None else (tier.credit_percent if tier else Decimal(0)),
+                credit_before_cap=None if c is None else c.before,
+                credit=None if c is None else c.after,
+                cap_applied=c is not None and c.applied,
                 owner=agreement.owner_of(clause),
                 budget_owner=agreement.budget_owner_of(clause),
                 exit=exit_count(agreement.exit, [*history[i], breached]),
                 breach_attribution=attributions[i] if attributions and breached else None,
+                status=v.status,
+                status_reason=v.reason,
+                minimum_coverage=(
+                    None if fig.coverage is None else agreement.minimum_coverage_of(clause)
+                ),
             )
         )
     return Statement(
@@ -618,7 +777,9 @@ def statement_dict(st: Statement) -> dict[str, Any]:
         "rounding": rounding_rule(ag.fee.currency, ag.fee.minor_units),
         "clauses": [_clause_dict(c, zone) for c in st.clauses],
         "cap": None if st.cap is None else str(st.cap),
-        "total_credit": str(st.total_credit),
+        "credits_determined": st.credits_determined,
+        "total_credit": None if st.total_credit is None else str(st.total_credit),
+        "determined_credit": str(st.determined_credit),
         "claim_deadline": None if st.claim_deadline is None else st.claim_deadline.isoformat(),
         "exit_triggered": st.exit_triggered,
         "notes": list(st.notes),
@@ -641,7 +802,10 @@ def _clause_dict(c: ClauseResult, zone: Any) -> dict[str, Any]:
         "excluded_minutes": f.excluded_minutes,
         "excluded_downtime_minutes": f.excluded_downtime_minutes,
         "coverage": percent_value(f.coverage, 3),
-        "breached": c.breached,
+        "minimum_coverage": None if c.minimum_coverage is None else float(c.minimum_coverage),
+        "status": c.status,
+        "status_reason": c.status_reason or None,
+        "breached": None if c.unknown else c.breached,
         "regulatory_floor": None if cl.regulatory_floor is None else float(cl.regulatory_floor),
         "regulatory_floor_met": c.floor_met,
         "credit_tier": (
@@ -649,10 +813,10 @@ def _clause_dict(c: ClauseResult, zone: Any) -> dict[str, Any]:
             if c.tier is None
             else {"below": str(c.tier.below), "credit_percent": str(c.tier.credit_percent)}
         ),
-        "credit_percent": str(c.credit_percent),
-        "credit_before_cap": str(c.credit_before_cap),
+        "credit_percent": _text(c.credit_percent),
+        "credit_before_cap": _text(c.credit_before_cap),
         "cap_applied": c.cap_applied,
-        "credit_amount": str(c.credit),
+        "credit_amount": _text(c.credit),
         "owner": c.owner,
         "budget_owner": c.budget_owner,
         "attribution": {
@@ -693,6 +857,11 @@ def _clause_dict(c: ClauseResult, zone: Any) -> dict[str, Any]:
     }
 
 
+def _text(d: Decimal | None) -> str | None:
+    """A decimal as a string; ``None`` (undetermined) stays ``null``."""
+    return None if d is None else str(d)
+
+
 def _share_dict(s: BreachShare) -> dict[str, Any]:
     return {
         "component": s.component,
@@ -726,6 +895,8 @@ def _measure_dict(cl: Clause) -> dict[str, Any]:
             "max_error_rate": str(m.max_error_rate),
             "no_data": m.no_data,
         }
+    if m.kind == "outages":
+        return {"kind": "outages", "services": list(m.services), "priorities": list(m.priorities)}
     return {
         "kind": "incidents",
         "file": m.path or None,  # None: the incidents recorded in the store

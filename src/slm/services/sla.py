@@ -4,17 +4,18 @@ and the negotiation aid that replays candidate targets over past periods."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
 from fractions import Fraction
 
 from slm.domain.agreement import Agreement, Clause, CreditTier, IncidentMeasure
 from slm.domain.credits import apply_cap, credit_amount, percent_fraction, tier_for, zero
-from slm.domain.errors import NotFoundError
-from slm.domain.statement import Figures, Period, Statement
+from slm.domain.errors import NotFoundError, SlmError
+from slm.domain.statement import Figures, Period, Statement, verdict
 from slm.services.ports import Clock, SourceFactory
 from slm.services.statements import (
+    OutsideTermError,
     PeriodError,
     agreement,
     agreements,
@@ -30,8 +31,31 @@ from slm.store.statements import SaveState, StatementRecord, StatementRepository
 # --- storing ----------------------------------------------------------------------------
 
 
+class UndeterminedError(SlmError):
+    """A statement whose attainment is unknown for some clause: its credits are
+    undetermined (exit code 8, see docs/agreements.md)."""
+
+    exit_code = 8
+
+
+def undetermined_message(st: Statement) -> str | None:
+    """Why ``st``'s credits are undetermined (``None`` when they are determined)."""
+    unknown = st.unknown_clauses
+    if not unknown:
+        return None
+    parts = "; ".join(f"{c.clause.name}: {c.status_reason}" for c in unknown)
+    return (
+        f"Agreement {st.agreement.name!r} {st.period.label}: the credits are undetermined, "
+        f"the attainment of {len(unknown)} clause(s) is unknown ({parts})"
+    )
+
+
 def record_statement(store: Store, st: Statement, clock: Clock) -> SaveState:
-    """Store the statement's bytes with its inputs (a no-op when already stored)."""
+    """Store the statement's bytes with its inputs (a no-op when already stored). A
+    statement whose credits are undetermined is refused: it is not a statement of record."""
+    why = undetermined_message(st)
+    if why is not None:
+        raise UndeterminedError(f"not recorded: {why}")
     body = statement_json(st)
     record = StatementRecord(
         agreement=st.agreement.name,
@@ -63,22 +87,31 @@ class CostLine:
     agreement_type: str
     clause: str
     currency: str
-    amount: Decimal
+    amount: Decimal | None  # None: undetermined (the clause's attainment is unknown)
 
 
 @dataclass(frozen=True)
 class Costs:
     period: str
     lines: tuple[CostLine, ...]
-    skipped: tuple[str, ...]  # agreements measured per another unit
+    skipped: tuple[str, ...]  # agreements measured per another unit or outside their term
 
-    def by(self, key: str) -> list[tuple[str, str, Decimal]]:
-        """``(name, currency, total)`` per ``cost_centre`` or ``team``, sorted."""
-        sums: dict[tuple[str, str], Decimal] = {}
+    def by(self, key: str) -> list[tuple[str, str, Decimal | None]]:
+        """``(name, currency, total)`` per ``cost_centre`` or ``team``, sorted; the total
+        is ``None`` (undetermined) when a line of it is."""
+        sums: dict[tuple[str, str], Decimal | None] = {}
         for line in self.lines:
             k = (str(getattr(line, key)), line.currency)
-            sums[k] = sums[k] + line.amount if k in sums else line.amount
+            if k not in sums:
+                sums[k] = line.amount
+            else:
+                before = sums[k]
+                sums[k] = None if before is None or line.amount is None else before + line.amount
         return [(n, c, v) for (n, c), v in sorted(sums.items())]
+
+    @property
+    def undetermined(self) -> tuple[CostLine, ...]:
+        return tuple(line for line in self.lines if line.amount is None)
 
 
 def costs(ws: Workspace, period: str, factory: SourceFactory) -> Costs:
@@ -87,12 +120,15 @@ def costs(ws: Workspace, period: str, factory: SourceFactory) -> Costs:
     for name, ag in sorted(agreements(ws).items()):
         try:
             st = compute_statement(ws, name, period, factory)
+        except OutsideTermError as e:
+            skipped.append(f"{name} ({e})")
+            continue
         except PeriodError:
             skipped.append(f"{name} (measured per {ag.period})")
             continue
         sign = Decimal(-1) if ag.type == "UC" else Decimal(1)
         for c in st.clauses:
-            if c.credit:
+            if c.credit is None or c.credit:
                 lines.append(
                     CostLine(
                         cost_centre=c.budget_owner,
@@ -101,7 +137,7 @@ def costs(ws: Workspace, period: str, factory: SourceFactory) -> Costs:
                         agreement_type=ag.type,
                         clause=c.clause.name,
                         currency=ag.fee.currency,
-                        amount=sign * c.credit,
+                        amount=None if c.credit is None else sign * c.credit,
                     )
                 )
     return Costs(period, tuple(lines), tuple(skipped))
@@ -112,10 +148,13 @@ def costs(ws: Workspace, period: str, factory: SourceFactory) -> Costs:
 
 @dataclass(frozen=True)
 class PeriodOutcome:
+    """One replayed period; ``breached`` and ``credit`` are ``None`` when its attainment is
+    unknown (no data, or coverage below the minimum)."""
+
     period: str
     attainment: Fraction | None
-    breached: bool
-    credit: Decimal
+    breached: bool | None
+    credit: Decimal | None
     budget_minutes: float | None
 
 
@@ -129,8 +168,13 @@ class Candidate:
         return sum(1 for p in self.periods if p.breached)
 
     @property
+    def unknown_periods(self) -> int:
+        return sum(1 for p in self.periods if p.breached is None)
+
+    @property
     def total_credit(self) -> Decimal:
-        credits = [p.credit for p in self.periods]
+        """The credits of the periods whose attainment is known."""
+        credits = [p.credit for p in self.periods if p.credit is not None]
         return sum(credits[1:], credits[0]) if credits else Decimal(0)
 
 
@@ -159,15 +203,20 @@ def _candidate(
     cap, units = ag.credits.cap_percent, ag.fee.minor_units
     cap_amount = credit_amount(ag.fee.amount, cap, units) if cap is not None else None
     outcomes = []
+    candidate = replace(clause, target=target)
     for p, f in zip(periods, figs, strict=True):
         a = f.adjusted
-        breached = a is not None and a < percent_fraction(target)
-        tier = tier_for(a, tiers) if breached and a is not None else None
-        credit = credit_amount(ag.fee.amount, tier.credit_percent, units) if tier else zero(units)
-        credit = apply_cap([credit], cap_amount)[0].after
         budget = None
         if not isinstance(clause.measure, IncidentMeasure):
             budget = float((1 - percent_fraction(target)) * f.eligible_minutes)
+        status = verdict(ag, candidate, f).status
+        if status == "unknown":
+            outcomes.append(PeriodOutcome(p.label, a, None, None, budget))
+            continue
+        breached = status == "breached"
+        tier = tier_for(a, tiers) if breached and a is not None else None
+        credit = credit_amount(ag.fee.amount, tier.credit_percent, units) if tier else zero(units)
+        credit = apply_cap([credit], cap_amount)[0].after
         outcomes.append(PeriodOutcome(p.label, a, breached, credit, budget))
     return Candidate(target, tuple(outcomes))
 

@@ -26,7 +26,7 @@ import json
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -41,6 +41,7 @@ from slm.domain.agreement import (
     HandlingTarget,
     IncidentMeasure,
     NoData,
+    OutageMeasure,
     SloMeasure,
 )
 from slm.domain.attribution import BreachShare, attribute, bad_minutes
@@ -66,6 +67,7 @@ from slm.domain.statement import (
     DowntimeRule,
     Entry,
     Figures,
+    Impact,
     IncidentOutcome,
     Period,
     RatioSliceRule,
@@ -76,6 +78,7 @@ from slm.domain.statement import (
     exclusion_mask,
     incident_figures,
     is_breached,
+    outage_figures,
     ratio_slice_figures,
     statement_dict,
 )
@@ -101,6 +104,10 @@ class PeriodError(SlmError):
     exit_code = 2
 
 
+class OutsideTermError(PeriodError):
+    """A period that lies wholly outside the agreement's term: there is no statement."""
+
+
 # --- looking things up ------------------------------------------------------------------
 
 
@@ -116,13 +123,14 @@ def agreement(ws: Workspace, name: str) -> Agreement:
     return found[name]
 
 
+def _reads_store(m: Any) -> bool:
+    return isinstance(m, OutageMeasure) or (isinstance(m, IncidentMeasure) and not m.path)
+
+
 def reads_store_incidents(ws: Workspace) -> bool:
-    """Whether a clause of any agreement reads its incidents from the store (no file)."""
-    return any(
-        isinstance(c.measure, IncidentMeasure) and not c.measure.path
-        for ag in agreements(ws).values()
-        for c in ag.clauses
-    )
+    """Whether a clause of any agreement reads the incidents recorded in the store (an
+    incident clause without a file, or an outage clause)."""
+    return any(_reads_store(c.measure) for ag in agreements(ws).values() for c in ag.clauses)
 
 
 def calendar_of(ws: Workspace, ag: Agreement) -> BusinessCalendar | None:
@@ -176,6 +184,34 @@ def parse_period(ag: Agreement, label: str) -> Period:
         )
     noon = datetime(year, month, 1, 12, tzinfo=ZoneInfo(ag.time_zone)).astimezone(UTC)
     return _period_at(ag, noon)
+
+
+def term_span(ag: Agreement) -> tuple[datetime, datetime | None]:
+    """The term as UTC instants: from the start date's local midnight to the local
+    midnight after the (inclusive) end date; ``None``: open ended."""
+    zone = ZoneInfo(ag.time_zone)
+    t = ag.term
+    start = datetime(t.start.year, t.start.month, t.start.day, tzinfo=zone).astimezone(UTC)
+    if t.end is None:
+        return start, None
+    after = t.end + timedelta(days=1)
+    return start, datetime(after.year, after.month, after.day, tzinfo=zone).astimezone(UTC)
+
+
+def _term_text(ag: Agreement) -> str:
+    end = ag.term.end.isoformat() if ag.term.end is not None else "open ended"
+    return f"{ag.term.start.isoformat()} .. {end}"
+
+
+def check_in_term(ag: Agreement, period: Period) -> None:
+    """Refuse a period that shares no minute with the agreement's term."""
+    start, end = term_span(ag)
+    if period.end <= start or (end is not None and period.start >= end):
+        side = "before the term starts" if period.end <= start else "after the term ended"
+        raise OutsideTermError(
+            f"--period {period.label}: Agreement {ag.name!r} has no statement for this period: "
+            f"it lies {side} (term {_term_text(ag)}, {ag.time_zone})"
+        )
 
 
 def previous(ag: Agreement, period: Period, count: int) -> list[Period]:
@@ -307,6 +343,7 @@ class StoreIncidents:
     exclusions: tuple[Exclusion, ...]
     clocks: tuple[Incident, ...]
     sha256: str
+    incidents: tuple[StoredIncident, ...] = ()  # as recorded (impacts for outage clauses)
 
 
 def clock_incident(i: StoredIncident) -> Incident:
@@ -359,7 +396,7 @@ def store_incidents(store: Store) -> StoreIncidents | None:
         }
     )
     clocks = tuple(clock_incident(i) for i in incidents if i.kind == "incident")
-    return StoreIncidents(tuple(approved), clocks, digest)
+    return StoreIncidents(tuple(approved), clocks, digest, tuple(incidents))
 
 
 def _slice(ev: EventSeries, period: Period) -> EventSeries:
@@ -380,11 +417,32 @@ class _Context:
     components: dict[str, Component] = field(default_factory=dict)
 
 
+def _in_term(ag: Agreement, period: Period) -> BoolArray:
+    """The minutes of ``period`` that lie within the agreement's term."""
+    start, end = term_span(ag)
+    far = max(period.end, start) if end is None else end
+    return mask([(start, far)], period.start, period.minutes)
+
+
 def _eligible(c: _Context, clause: Clause, period: Period) -> BoolArray:
     n = period.minutes
+    in_term = _in_term(c.ag, period)
     if not clause.business_hours_only or c.calendar is None:
-        return np.ones(n, dtype=np.bool_)
-    return mask(c.calendar.business_spans(period.start, period.end), period.start, n)
+        return in_term
+    return mask(c.calendar.business_spans(period.start, period.end), period.start, n) & in_term
+
+
+def _term_note(c: _Context, period: Period, fig: Figures) -> Figures:
+    """A note on the minutes of a period that fall outside the agreement's term."""
+    outside = period.minutes - int(_in_term(c.ag, period).sum())
+    if not outside:
+        return fig
+    note = Entry(
+        "note",
+        f"{outside} minute(s) of the period lie outside the agreement's term "
+        f"({_term_text(c.ag)}) and are not counted",
+    )
+    return replace(fig, entries=(*fig.entries, note))
 
 
 def _source(ws: Workspace, slo_name: str, objective: str) -> str:
@@ -394,11 +452,17 @@ def _source(ws: Workspace, slo_name: str, objective: str) -> str:
 
 
 def clause_figures(c: _Context, clause: Clause, period: Period) -> Figures:
+    return _term_note(c, period, _clause_figures(c, clause, period))
+
+
+def _clause_figures(c: _Context, clause: Clause, period: Period) -> Figures:
     m = clause.measure
     if isinstance(m, IncidentMeasure):
         return _incident_figures(c, clause, m, period)
     eligible = _eligible(c, clause, period)
     excluded = exclusion_mask(c.exclusions, period, eligible)
+    if isinstance(m, OutageMeasure):
+        return _outage_figures(c, clause, m, period, eligible, excluded)
     events = _slice(c.data.events(m.slo, m.objective), period)
     source = _source(c.ws, m.slo, m.objective)
     if isinstance(m, DowntimeMeasure):
@@ -450,25 +514,70 @@ def slice_threshold(slo: SLO, obj: Objective) -> Fraction:
     return Fraction(str(value))
 
 
+def _no_store(c: _Context, clause: Clause, why: str) -> StoreError:
+    return StoreError(
+        f"Agreement {c.ag.name!r} clause {clause.name!r} reads incidents from the store "
+        f"({why}), but no store is open: give --db URL, SLM_DB_URL or --workspace DIR"
+    )
+
+
+def outage_impacts(
+    incidents: Sequence[StoredIncident], services: Sequence[str], priorities: Sequence[str] = ()
+) -> list[Impact]:
+    """The impact intervals on ``services`` of the recorded incidents (kind ``incident``;
+    of ``priorities`` only, when given), in time order."""
+    found = [
+        Impact(i.id, x.service, x.start, x.end, f"store incident {i.id}")
+        for i in incidents
+        if i.kind == "incident" and (not priorities or i.priority in priorities)
+        for x in i.impacts
+        if x.service in services
+    ]
+    return sorted(found, key=lambda x: (x.start, x.incident, x.service))
+
+
+def _outage_figures(
+    c: _Context,
+    clause: Clause,
+    m: OutageMeasure,
+    period: Period,
+    eligible: BoolArray,
+    excluded: Any,
+) -> Figures:
+    if not c.data.has_store:
+        raise _no_store(c, clause, "an outages clause")
+    stored = c.data.stored
+    if stored is None:  # an empty store was read: that is an input too
+        c.data.inputs.data["incidents store"] = EMPTY_STORE_SHA256
+    impacts = outage_impacts(stored.incidents if stored else (), m.services, m.priorities)
+    which = f" of priority {', '.join(m.priorities)}" if m.priorities else ""
+    describe = (
+        f"a minute is down when an incident{which} recorded in the store impacts "
+        f"{', '.join(m.services)}"
+    )
+    return outage_figures(impacts, period, eligible, excluded, "incidents store", describe)
+
+
 def _incident_figures(c: _Context, clause: Clause, m: IncidentMeasure, period: Period) -> Figures:
     if not m.path and not c.data.has_store:
-        raise StoreError(
-            f"Agreement {c.ag.name!r} clause {clause.name!r} reads incidents from the store "
-            "(its incidents block has no file), but no store is open: give --db URL, "
-            "SLM_DB_URL or --workspace DIR"
-        )
+        raise _no_store(c, clause, "its incidents block has no file")
     file = c.data.incidents(m)
     source = f"incidents {m.path}" if m.path else "incidents store"
     until = max([period.end, *(e.at for i in file.incidents for e in i.events)])
     schedule = None
     if clause.business_hours_only and c.calendar is not None:
         schedule = c.calendar.business_spans
+    term_start, term_end = term_span(c.ag)
+
+    def in_term(t: datetime) -> bool:
+        return term_start <= t and (term_end is None or t < term_end)
+
     outcomes = []
     for inc in file.incidents:
         if inc.service not in c.ag.services:
             continue
         start = inc.opened_at if m.retroactive_start else inc.priority_since
-        if not period.start <= start < period.end:
+        if not period.start <= start < period.end or not in_term(start):
             continue
         target = m.target_for(inc.priority)
         if target is None:
@@ -688,6 +797,7 @@ def compute_statement(
     exclusions (see the module docstring)."""
     ag = agreement(ws, name)
     period = parse_period(ag, period_label)
+    check_in_term(ag, period)
     lookback = 0
     if ag.exit is not None:
         lookback = max(ag.exit.consecutive or 1, ag.exit.within_periods) - 1
@@ -696,14 +806,14 @@ def compute_statement(
     figures = [clause_figures(c, clause, period) for clause in ag.clauses]
     attributions: list[tuple[BreachShare, ...] | None] = []
     for i, clause in enumerate(ag.clauses):
-        if not is_breached(clause, figures[i]):
+        if not is_breached(ag, clause, figures[i]):
             attributions.append(None)
             continue
         shares, notes = breach_attribution(c, clause, figures[i], period)
         attributions.append(shares)
         figures[i] = _with_notes(figures[i], notes)
     history = [
-        [is_breached(clause, clause_figures(c, clause, p)) for p in earlier]
+        [is_breached(ag, clause, clause_figures(c, clause, p)) for p in earlier]
         for clause in ag.clauses
     ]
     used = _attribution_components(c, ag, attributions)

@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BeforeValidator, Field
 
 from slm.domain.agreement import (
+    DEFAULT_MINIMUM_COVERAGE,
     Agreement,
     Attribution,
     Clause,
@@ -31,6 +32,7 @@ from slm.domain.agreement import (
     IncidentMeasure,
     Measure,
     Money,
+    OutageMeasure,
     SloMeasure,
     Term,
 )
@@ -80,6 +82,12 @@ def _percent(value: Decimal) -> Decimal:
     return value
 
 
+def _share_percent(value: Decimal) -> Decimal:
+    if not Decimal(0) <= value <= Decimal(100):
+        raise ValueError("must be a percent from 0 to 100, e.g. 90")
+    return value
+
+
 def _str_list(value: Any) -> Any:
     return [value] if isinstance(value, str) else value
 
@@ -88,6 +96,11 @@ Dec = Annotated[Decimal, BeforeValidator(_check_decimal), BeforeValidator(_decim
 Pct = Annotated[
     Decimal,
     BeforeValidator(lambda v: _percent(_check_decimal(v))),
+    BeforeValidator(_decimal_text),
+]
+SharePct = Annotated[
+    Decimal,
+    BeforeValidator(lambda v: _share_percent(_check_decimal(v))),
     BeforeValidator(_decimal_text),
 ]
 Text = Annotated[str, Field(min_length=1)]
@@ -220,6 +233,11 @@ class IncidentsSpec(SpecModel):
     priorities: dict[str, HandlingSpec] = Field(min_length=1)
 
 
+class OutagesSpec(SpecModel):
+    services: Names | None = None  # None: the agreement's services
+    priorities: list[Literal["P1", "P2", "P3", "P4"]] = Field(default_factory=list)
+
+
 class ClauseSpec(SpecModel):
     name: Annotated[str, Field(pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", max_length=63)]
     description: str | None = None
@@ -227,6 +245,7 @@ class ClauseSpec(SpecModel):
     objective: str | None = None
     downtime: DowntimeSpec | None = None
     incidents: IncidentsSpec | None = None
+    outages: OutagesSpec | None = None
     target: Pct
     regulatory_floor: Pct | None = None
     business_hours_only: bool = False
@@ -234,6 +253,7 @@ class ClauseSpec(SpecModel):
     owner: str | None = None
     budget_owner: str | None = None
     attribution: AttributionSpec = Field(default_factory=AttributionSpec)
+    minimum_coverage: SharePct | None = None
 
 
 class AgreementSpec(SpecModel):
@@ -255,6 +275,7 @@ class AgreementSpec(SpecModel):
     underpins: Names = Field(default_factory=list)
     credits: CreditsSpec = Field(default_factory=CreditsSpec)
     exit: ExitSpec | None = None
+    minimum_coverage: SharePct = DEFAULT_MINIMUM_COVERAGE
     clauses: list[ClauseSpec] = Field(min_length=1)
 
 
@@ -430,6 +451,7 @@ def map_agreement(obj: SpecObject, model: AgreementModel, ctx: MapContext) -> li
             description=spec.description or "",
             labels=dict(model.metadata.labels),
             origin=origin_of(obj, API_VERSION, "Agreement"),
+            minimum_coverage=spec.minimum_coverage,
         )
     ]
 
@@ -498,9 +520,9 @@ def _exit(m: _Mapper, spec: ExitSpec | None) -> ExitClause | None:
 def _clause(
     m: _Mapper, f: FieldPath, c: ClauseSpec, obj: SpecObject, spec: AgreementSpec
 ) -> Clause | None:
-    given = [k for k in ("slo", "downtime", "incidents") if getattr(c, k) is not None]
+    given = [k for k in ("slo", "downtime", "incidents", "outages") if getattr(c, k) is not None]
     if len(given) != 1:
-        m.problem(f, "bind the clause to exactly one measure: slo, downtime or incidents")
+        m.problem(f, "bind the clause to exactly one measure: slo, downtime, incidents or outages")
         return None
     if c.objective is not None and c.slo is None:
         m.problem((*f, "objective"), "objective goes with slo")
@@ -511,7 +533,7 @@ def _clause(
             (*f, "regulatoryFloor"),
             f"the regulatory floor {c.regulatory_floor}% is above the target {c.target}%",
         )
-    measure = _measure(m, f, c, obj)
+    measure = _measure(m, f, c, obj, spec)
     credits = _credits(m, (*f, "credits"), c.credits) if c.credits is not None else None
     if credits is not None and c.credits is not None and c.credits.cap is not None:
         m.problem((*f, "credits", "cap"), "the cap is the agreement's: set it in spec.credits")
@@ -529,10 +551,34 @@ def _clause(
         owner=c.owner or "",
         budget_owner=c.budget_owner or "",
         attribution=Attribution(a.tier, a.party, a.component, a.provider, a.responsibility),
+        minimum_coverage=c.minimum_coverage,
     )
 
 
-def _measure(m: _Mapper, f: FieldPath, c: ClauseSpec, obj: SpecObject) -> Measure | None:
+def _outages(m: _Mapper, f: FieldPath, o: OutagesSpec, spec: AgreementSpec) -> Measure | None:
+    services = o.services if o.services is not None else spec.services
+    ok = True
+    if o.services is not None and not o.services:
+        m.problem((*f, "outages", "services"), "list at least one service (or leave it out)")
+        ok = False
+    for i, name in enumerate(o.services or ()):
+        if name not in spec.services:
+            m.problem(
+                (*f, "outages", "services", i),
+                f"Service {name!r} is not one of the agreement's services {spec.services}",
+            )
+            ok = False
+    if len(set(o.priorities)) != len(o.priorities):
+        m.problem((*f, "outages", "priorities"), "a priority is listed twice")
+        ok = False
+    return OutageMeasure(tuple(services), tuple(o.priorities)) if ok else None
+
+
+def _measure(
+    m: _Mapper, f: FieldPath, c: ClauseSpec, obj: SpecObject, spec: AgreementSpec
+) -> Measure | None:
+    if c.outages is not None:
+        return _outages(m, f, c.outages, spec)
     if c.slo is not None:
         objective = _objective(m, (*f, "slo"), (*f, "objective"), c.slo, c.objective)
         if objective is None:
