@@ -39,6 +39,13 @@ def _credit(c: dict[str, Any]) -> str:
     return f"{c['credit_amount']}" + (" (capped)" if c["cap_applied"] else "")
 
 
+def _downtime(c: dict[str, Any]) -> str:
+    """Down minutes; ``-`` when nothing was measured (0 would read as no downtime)."""
+    if c["downtime_minutes"] is None or c["attainment"] is None:
+        return "-"
+    return str(c["downtime_minutes"])
+
+
 def _total(st: dict[str, Any]) -> str:
     if st["total_credit"] is None:
         return (
@@ -78,7 +85,7 @@ def statement_table(st: dict[str, Any]) -> Group:
             f"{c['target']}%",
             _pct(c["attainment"]),
             _pct(c["adjusted_attainment"]),
-            "-" if c["downtime_minutes"] is None else str(c["downtime_minutes"]),
+            _downtime(c),
             str(c["excluded_minutes"]),
             _breached(c),
             _yes(

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import json
 import sys
+from datetime import datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, cast
+from typing import TYPE_CHECKING, Annotated, Any, cast
 
 import typer
 from rich.table import Table
@@ -16,6 +17,7 @@ from slm.cli.output import OutputOpt, emit
 
 if TYPE_CHECKING:
     from slm.services.incidents import IncidentService
+    from slm.services.outages import ServiceDowntime
 
 incident_app = typer.Typer(
     help="Incidents: timelines, impact, root cause, ITSM sync.", no_args_is_help=True
@@ -273,6 +275,114 @@ def incident_export(
         raise typer.BadParameter(f"{fmt!r}: use servicenow or jira", param_hint="--format")
     doc = itsm.export(_service(None, db, workspace).find(kind=kind), fmt)
     emit(json.dumps(doc, indent=2) + "\n", output)
+
+
+@incident_app.command("downtime")
+def incident_downtime(
+    service: Annotated[str, typer.Option("--service", help="The impacted service.")],
+    period: Annotated[
+        str,
+        typer.Option(
+            "--period",
+            help="Month 2026-10, quarter 2026-Q4, day 2026-10-14, or START/END instants.",
+        ),
+    ],
+    time_zone: Annotated[
+        str, typer.Option("--time-zone", help="IANA zone of a month, quarter or day.")
+    ] = "UTC",
+    priority: Annotated[
+        list[str] | None, typer.Option("--priority", help="Only incidents of P1..P4; repeat.")
+    ] = None,
+    at: Annotated[
+        str | None, typer.Option("--at", help="Open impacts count until then. Default: now.")
+    ] = None,
+    fmt: Annotated[str, typer.Option("--format", help="table or json.")] = "table",
+    output: OutputOpt = None,
+    db: DbOpt = None,
+    workspace: WorkspaceOpt = Path("."),
+) -> None:
+    """A service's downtime from the incidents' impact intervals (overlaps counted once)."""
+    from slm.services.outages import parse_window, store_downtime
+    from slm.store.db import open_store
+
+    if fmt not in ("table", "json"):
+        raise typer.BadParameter(f"{fmt!r}: use table or json", param_hint="--format")
+    for p in priority or ():
+        if p not in ("P1", "P2", "P3", "P4"):
+            raise typer.BadParameter(f"{p!r} is not P1..P4", param_hint="--priority")
+    window = parse_window(period, time_zone)
+    instant = parse_instant(at)
+    report = store_downtime(open_store(db, workspace), service, window, instant, priority or ())
+    if fmt == "json":
+        text = json.dumps(_downtime_json(report), indent=2) + "\n"
+    else:
+        text = _downtime_text(report)
+    emit(text, output)
+
+
+def _z(t: datetime) -> str:
+    return t.isoformat().replace("+00:00", "Z")
+
+
+def _downtime_json(r: ServiceDowntime) -> dict[str, Any]:
+    a = r.availability
+    return {
+        "service": r.service,
+        "period": {"label": r.window.label, "start": _z(r.window.start), "end": _z(r.window.end)},
+        "until": _z(r.until),
+        "measured_seconds": r.measured.total_seconds(),
+        "downtime_seconds": r.downtime.total_seconds(),
+        "availability": None if a is None else round(float(a), 9),
+        "intervals": [{"start": _z(s), "end": _z(e)} for s, e in r.spans],
+        "incidents": [
+            {
+                "id": c.incident.id,
+                "priority": c.incident.priority,
+                "title": c.incident.title,
+                "open_impact": c.open,
+                "intervals": [{"start": _z(s), "end": _z(e)} for s, e in c.spans],
+                "seconds": sum((e - s for s, e in c.spans), timedelta(0)).total_seconds(),
+            }
+            for c in r.contributions
+        ],
+    }
+
+
+def _downtime_text(r: ServiceDowntime) -> str:
+    from io import StringIO
+
+    from rich.console import Console
+
+    from slm.domain.durations import format_duration
+
+    a = r.availability
+    buf = StringIO()
+    console = Console(file=buf, width=200, no_color=True, highlight=False, soft_wrap=True)
+    console.print(
+        f"{r.service}: {format_duration(r.downtime) if r.downtime else '0s'} down in "
+        f"{r.window.label} ({_z(r.window.start)} .. {_z(r.window.end)}); availability "
+        + ("-" if a is None else f"{float(a) * 100:.4f}%")
+        + (f" (measured until {_z(r.until)})" if r.until < r.window.end else ""),
+        markup=False,
+    )
+    table = Table(title="Incidents with an impact", title_justify="left")
+    for col in ("incident", "priority", "start", "end", "downtime", "title"):
+        table.add_column(col, justify="right" if col == "downtime" else "left", no_wrap=True)
+    for c in r.contributions:
+        for s, e in c.spans:
+            table.add_row(
+                c.incident.id,
+                c.incident.priority,
+                _z(s),
+                _z(e) + (" (open)" if c.open and e == r.until else ""),
+                format_duration(e - s),
+                c.incident.title,
+            )
+    console.print(table)
+    console.print(
+        f"{len(r.spans)} merged interval(s); overlapping impacts are counted once", markup=False
+    )
+    return buf.getvalue()
 
 
 def _major(
