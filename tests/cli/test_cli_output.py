@@ -64,6 +64,7 @@ ARGS: dict[tuple[str, ...], list[str]] = {
     ("rules", "generate"): [str(RULES_SPEC)],
     ("convert",): [str(RULES_SPEC)],
     ("incident", "export"): ["--format", "jira"],
+    ("incident", "downtime"): ["--service", "checkout", "--period", "2026-10"],
     ("sla", "statement"): ["examples", "--agreement", "acme-checkout-sla", "--period", "2026-10"],
 }
 
