@@ -10,7 +10,7 @@ from rich.text import Text
 
 from slm.domain.durations import format_duration
 from slm.domain.model import RollingWindow
-from slm.domain.results import AlertState, ObjectiveResult
+from slm.domain.results import ObjectiveResult
 from slm.services.views import iso
 
 
@@ -37,18 +37,10 @@ def _budget(r: ObjectiveResult) -> Text:
     return Text(f"{ratio * 100:.1f}%", style=style)
 
 
-def _undecided(a: AlertState) -> bool:
-    """Not firing only for want of data: neither burn rate is known to be at or under the
-    factor (a known one at or under it decides the alert, whatever the other)."""
-    return not a.firing and not any(
-        rate is not None and rate <= a.factor for rate in (a.long_burn_rate, a.short_burn_rate)
-    )
-
-
 def _alerts(r: ObjectiveResult) -> Text:
     firing = [a for a in r.alerts if a.firing]
     if not firing:
-        if r.status == "no_data" or any(_undecided(a) for a in r.alerts):
+        if r.status == "no_data" or not all(a.decided for a in r.alerts):
             return Text("no data", style="dim")  # never "ok" without data
         return Text("ok", style="green")
     names = sorted({f"{a.severity}" for a in firing})

@@ -3,6 +3,7 @@ for lack of data: the Alerts column says "no data" (issue 9: no data is never sh
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -46,3 +47,31 @@ def test_alerts_without_data_are_not_ok(examples_dir: Path, at: str) -> None:
 def test_alerts_with_data_are_ok_or_firing(examples_dir: Path) -> None:
     cells = _alerts_column("2026-10-14T14:00:00Z")
     assert cells == ["page,ticket", "ok", "page,ticket", "ok", "ok"]
+
+
+def test_json_alerts_say_whether_data_decided_them(examples_dir: Path) -> None:
+    def alerts(at: str) -> list[list[tuple[str, bool, bool]]]:
+        r = subprocess.run(
+            [sys.executable, "-m", "slm", "evaluate", "examples", "--at", at, "--format", "json"],
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            timeout=120,
+        )
+        assert r.returncode == 0, r.stderr
+        body = json.loads(r.stdout)
+        results = body["results"] if isinstance(body, dict) else body
+        return [
+            [(a["long_window"], a["firing"], a["decided"]) for a in res["alerts"]]
+            for res in results
+        ]
+
+    # 2 h after the data end: the 1h/5m page row has no data; the 6h/30m row's 6h burn rate
+    # is known and under its factor, which decides it
+    after = alerts("2026-11-01T02:00:00Z")[0]
+    assert after[0] == ("1h", False, False)
+    assert after[1] == ("6h", False, True)
+    # with data every row is decided, firing or not
+    during = alerts("2026-10-14T14:00:00Z")
+    assert all(decided for rows in during for _, _, decided in rows)
+    assert any(firing for rows in during for _, firing, _ in rows)

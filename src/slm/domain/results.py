@@ -53,6 +53,16 @@ class AlertState:
     short_burn_rate: float | None
     firing: bool
 
+    @property
+    def decided(self) -> bool:
+        """Whether the data decide the alert: it fires, or a known burn rate is at or under
+        the factor (which settles it whatever the other). Not decided: not firing only for
+        want of data, which is never "ok"."""
+        return self.firing or any(
+            rate is not None and rate <= self.factor
+            for rate in (self.long_burn_rate, self.short_burn_rate)
+        )
+
 
 @dataclass(frozen=True)
 class ObjectiveResult:

@@ -79,6 +79,7 @@ def result_view(r: ObjectiveResult) -> dict[str, Any]:
                 "long_burn_rate": _num(a.long_burn_rate),
                 "short_burn_rate": _num(a.short_burn_rate),
                 "firing": a.firing,
+                "decided": a.decided,
             }
             for a in r.alerts
         ],
