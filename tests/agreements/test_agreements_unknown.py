@@ -73,6 +73,10 @@ def test_a_period_without_data_is_unknown_not_met(examples: Workspace) -> None:
         )
     # the incident file has no incident in November: nothing was measured
     assert by["incident-handling"].status == "unknown"
+    assert by["incident-handling"].status_reason == (
+        "attainment unknown (no data: no incident of the agreement's services with a "
+        "handling target was decided in this period)"
+    )
     assert st.total_credit is None and not st.credits_determined
     assert st.determined_credit == Decimal("0.00")
     body = json.loads(statement_json(st))

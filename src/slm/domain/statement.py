@@ -578,6 +578,11 @@ def verdict(agreement: Agreement, clause: Clause, figures: Figures) -> Verdict:
                 why = "every eligible minute is excluded"
             elif not figures.eligible_minutes:
                 why = "no eligible minutes in this period"
+        elif clause.measure.kind == "incidents":
+            why = (
+                "no data: no incident of the agreement's services with a handling target "
+                "was decided in this period"
+            )
         else:
             why = "no data: nothing was measured in this period"
         return Verdict("unknown", f"attainment unknown ({why})")
