@@ -160,3 +160,19 @@ def test_time_to_exhaustion_up_to_the_horizon() -> None:
     assert time_to_exhaustion(1.0, 30 * D, 30 * D / EXHAUSTION_HORIZON) == EXHAUSTION_HORIZON
     assert time_to_exhaustion(-0.1, 30 * D, 2.0) == timedelta(0)
     assert time_to_exhaustion(1.0, timedelta.max, 1e-9) is None
+
+
+def test_alert_factors_are_the_decimal_ones() -> None:
+    """budget % x period / long window, exactly: 10 % of 7 days over 1 day is 0.7."""
+    from slm.domain.model import AlertWindow
+
+    week, month = 7 * D, 30 * D
+    rows = [(2, 60 * MIN), (5, 6 * 60 * MIN), (10, D), (10, 3 * D)]
+    factors = [AlertWindow("r", long, MIN, pct).factor(week) for pct, long in rows]
+    assert factors == [3.36, 1.4, 0.7, 7 / 30]
+    assert [AlertWindow("r", long, MIN, pct).factor(month) for pct, long in rows] == [
+        14.4,
+        6.0,
+        3.0,
+        1.0,
+    ]

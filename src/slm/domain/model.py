@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import Enum
+from fractions import Fraction
 from typing import Any, Literal
 
 
@@ -185,7 +186,11 @@ class AlertWindow:
     budget_percent: float
 
     def factor(self, period: timedelta) -> float:
-        return (self.budget_percent / 100.0) * (period / self.long)
+        """Exact, rounded once (``budget_percent`` read as the decimal it was written as):
+        5 % of 30 days over 6h is 6.0, 2 % over 1h 14.4."""
+        us = timedelta(microseconds=1)
+        exact = Fraction(repr(self.budget_percent)) / 100 * Fraction(period // us, self.long // us)
+        return float(exact)
 
 
 @dataclass(frozen=True)

@@ -182,7 +182,9 @@ def alert_expr(slo: PromSLO, rows: list[AlertWindow]) -> str:
     budget = cv.go_float((100 - slo.objective_pct) / 100)
     blocks = []
     for row in rows:
-        factor = cv.go_float(row.factor(slo.period))
+        # Sloth computes the factor in float64 (not exactly, as AlertWindow.factor does):
+        # the same float arithmetic gives its very digits (e.g. 5.6000000000000005)
+        factor = cv.go_float((row.budget_percent / 100.0) * (slo.period / row.long))
         short, long = (
             f"max({cv.sli_error_metric(w)}{f} > ({factor} * {budget})) without ({cv.WINDOW_LABEL})"
             for w in (row.short, row.long)
