@@ -11,7 +11,7 @@ from slm.spec import mapper as mp
 from slm.spec import openslo_v1 as v1
 from slm.spec import openslo_v1alpha as v1a
 from slm.spec import openslo_v2alpha as v2
-from slm.spec import pyrra, slm_v1, sloth
+from slm.spec import pyrra, slm_v1, slo_generator, sloth
 from slm.spec.registry import SLOTH_KIND, KindEntry
 
 _S = "slm.spec."
@@ -49,6 +49,20 @@ def builtin_entries() -> list[KindEntry]:
             "slo",
         ),
         KindEntry(pyrra.API_VERSION, pyrra.KIND, pyrra.ServiceLevelObjective, mp.map_pyrra, "slo"),
+        KindEntry(
+            slo_generator.API_VERSION,
+            slo_generator.KIND,
+            slo_generator.ServiceLevelObjective,
+            mp.map_slo_generator,
+            "slo",
+        ),
+        KindEntry(
+            slo_generator.API_VERSION,
+            slo_generator.CONFIG_KIND,
+            slo_generator.Config,
+            mp.map_slo_generator_config,
+            "alert_policy",
+        ),
         KindEntry(
             sloth.K8S_API_VERSION,
             sloth.WINDOWS_KIND,

@@ -21,7 +21,14 @@ from slm.domain.model import SLO, AlertCatalogue, DataSource, Indicator, Service
 from slm.spec.checks import run_checks
 from slm.spec.context import ROLE_LABEL, MapContext
 from slm.spec.problems import SpecObject
-from slm.spec.registry import SLOTH_KIND, KindEntry, Registry, default_registry
+from slm.spec.registry import (
+    SLO_GENERATOR_API,
+    SLO_GENERATOR_CONFIG,
+    SLOTH_KIND,
+    KindEntry,
+    Registry,
+    default_registry,
+)
 from slm.spec.workspace import (
     AlertCondition,
     AlertPolicy,
@@ -121,7 +128,7 @@ def _files(
 def _looks_like_spec(data: Any, registry: Registry) -> bool:
     """A document slm should read: its apiVersion is of a known group (``openslo/v9`` is a
     spec with a bad version; ``monitoring.coreos.com/v1`` is not a spec), or, without an
-    apiVersion, a Sloth ``version`` or a known ``kind``."""
+    apiVersion, a Sloth ``version``, slo-generator's config keys or a known ``kind``."""
     if not isinstance(data, dict):
         return False
     version = data.get("apiVersion")
@@ -129,6 +136,8 @@ def _looks_like_spec(data: Any, registry: Registry) -> bool:
         return version.split("/")[0] in {v.split("/")[0] for v in registry.api_versions()}
     if "version" in data and ("slos" in data or "service" in data):
         return True
+    if "kind" not in data and _SLO_GENERATOR_KEYS & data.keys():
+        return True  # slo-generator's shared config.yaml
     kinds = {k for v in registry.api_versions() for k in registry.kinds(v)}
     return isinstance(data.get("kind"), str) and data["kind"] in kinds
 
@@ -178,9 +187,14 @@ def _objects(doc: YamlDocument, ctx: MapContext) -> list[tuple[FieldPath, dict[s
     return out
 
 
+_SLO_GENERATOR_KEYS = {"error_budget_policies", "backends", "exporters", "default_exporters"}
+
+
 def _label_and_name(data: dict[str, Any]) -> tuple[str, str]:
     if "apiVersion" not in data and "version" in data:
         return SLOTH_KIND, str(data.get("service") or "")
+    if "apiVersion" not in data and "kind" not in data and _SLO_GENERATOR_KEYS & data.keys():
+        return SLO_GENERATOR_CONFIG, ""  # slo-generator's shared config.yaml
     meta = data.get("metadata")
     name = meta.get("name") if isinstance(meta, dict) else None
     kind = data.get("kind")
@@ -194,7 +208,7 @@ def _identify(
     obj = SpecObject(doc, prefix, data, label, name)
     sloth = label == SLOTH_KIND
     vkey = "version" if sloth else "apiVersion"
-    version = data.get(vkey)
+    version = SLO_GENERATOR_API if label == SLO_GENERATOR_CONFIG else data.get(vkey)
     if not isinstance(version, str):
         msg = "required field missing" if version is None else "must be a string"
         ctx.problems.at(obj, (vkey,), msg)

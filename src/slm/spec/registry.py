@@ -34,6 +34,9 @@ ROLES = (
 )
 
 SLOTH_KIND = "Sloth"  # Sloth files have ``version`` and no ``kind``
+# slo-generator's shared config.yaml has neither: it is read as this kind of this version
+SLO_GENERATOR_CONFIG = "SloGeneratorConfig"
+SLO_GENERATOR_API = "sre.google.com/v2"
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,8 @@ from slm.spec.mapper.openslo_v1 import map_v1_datasource, map_v1_service, map_v1
 from slm.spec.mapper.openslo_v1alpha import map_v1alpha_slo
 from slm.spec.mapper.openslo_v2alpha import map_v2_sli, map_v2_slo
 from slm.spec.mapper.pyrra import map_pyrra
+from slm.spec.mapper.slo_generator import map_config as map_slo_generator_config
+from slm.spec.mapper.slo_generator import map_slo as map_slo_generator
 from slm.spec.mapper.sloth import SLOTH_WINDOW, map_sloth, map_sloth_file, map_sloth_k8s, sloth_id
 from slm.spec.mapper.windows import map_window, window_length
 
@@ -36,6 +38,8 @@ __all__ = [
     "map_objective",
     "map_policy_spec",
     "map_pyrra",
+    "map_slo_generator",
+    "map_slo_generator_config",
     "map_sloth",
     "map_sloth_file",
     "map_sloth_k8s",
