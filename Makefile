@@ -13,7 +13,7 @@ install: $(STAMP)
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -m pip install --quiet -e '.[all,dev]'
 	@touch $(STAMP)
 
 examples/data/shop.parquet: examples/generate_data.py | $(STAMP)
@@ -27,7 +27,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8080
 run: install examples-data
 	$(SLM) validate examples
-	@echo "slm: serving the example workspace at http://$(HOST):$(PORT)/api/v1/slos (metrics: /metrics; Ctrl-C stops)"
+	@echo "slm: serving the example workspace: status at http://$(HOST):$(PORT)/api/v1/slos, API docs at /docs, metrics at /metrics (Ctrl-C stops)"
 	$(SLM) serve examples --host $(HOST) --port $(PORT) --replay-at $(AT) --no-probes
 
 test: install examples-data

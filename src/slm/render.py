@@ -38,6 +38,8 @@ def _budget(r: ObjectiveResult) -> Text:
 
 
 def _alerts(r: ObjectiveResult) -> Text:
+    if r.status != "ok":
+        return Text("unknown", style="dim")  # no data is never shown as "ok"
     firing = [a for a in r.alerts if a.firing]
     if not firing:
         if r.status == "no_data" or not all(a.decided for a in r.alerts):
@@ -50,9 +52,10 @@ def _alerts(r: ObjectiveResult) -> Text:
 
 def status_table(results: Sequence[ObjectiveResult], at: datetime) -> Table:
     table = Table(title=f"SLO status at {iso(at)}", title_justify="left")
-    table.add_column("Service")
-    table.add_column("SLO")
-    table.add_column("Objective")
+    # Key columns wrap on a narrow terminal rather than being cut short (no ellipsis).
+    table.add_column("Service", overflow="fold")
+    table.add_column("SLO", overflow="fold")
+    table.add_column("Objective", overflow="fold")
     table.add_column("Target", justify="right")
     table.add_column("Window")
     table.add_column("SLI", justify="right")
@@ -84,3 +87,13 @@ def status_table(results: Sequence[ObjectiveResult], at: datetime) -> Table:
         table.caption = "\n".join(f"* {n}" for n in notes)
         table.caption_justify = "left"
     return table
+
+
+def count_text(x: float) -> str:
+    """An event count as people write it: whole numbers in full (``5518660``, never
+    ``5.51866e+06``), fractions (rates times steps) with up to six decimals."""
+    if x != x or x in (float("inf"), float("-inf")):
+        return str(x)
+    if float(x).is_integer():
+        return str(int(x))
+    return f"{x:.6f}".rstrip("0").rstrip(".")

@@ -76,7 +76,10 @@ def statement_table(st: dict[str, Any]) -> Group:
         "credit",
         "exit count",
     ):
-        t.add_column(col, justify="left" if col == "clause" else "right")
+        if col == "clause":  # a key column: wraps rather than being cut short
+            t.add_column(col, overflow="fold")
+        else:
+            t.add_column(col, justify="right")
     for c in st["clauses"]:
         tier = c["credit_tier"]
         exit_ = c["exit"]
@@ -227,7 +230,7 @@ def costs_table(c: Costs) -> Group:
     parts: list[Any] = []
     for key, title in (("cost_centre", "cost centre"), ("team", "owning team")):
         t = Table(title=f"Credits for {c.period} by {title}", title_justify="left")
-        t.add_column(title)
+        t.add_column(title, overflow="fold")
         t.add_column("currency")
         t.add_column("credits", justify="right")
         for name, currency, total in c.by(key):
@@ -235,7 +238,10 @@ def costs_table(c: Costs) -> Group:
         parts.append(t)
     detail = Table(title="Clauses with a credit (or an undetermined one)", title_justify="left")
     for col in ("agreement", "type", "clause", "cost centre", "team", "amount"):
-        detail.add_column(col, justify="right" if col == "amount" else "left")
+        if col == "amount":
+            detail.add_column(col, justify="right")
+        else:
+            detail.add_column(col, overflow="fold")
     for line in c.lines:
         detail.add_row(
             line.agreement,

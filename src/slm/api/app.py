@@ -21,6 +21,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, FastAPI, Header, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi_offline import FastAPIOffline
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
 from slm import __version__
@@ -81,7 +82,9 @@ def create_app(
                 task.cancel()
             await asyncio.gather(*tasks.values(), return_exceptions=True)
 
-    app = FastAPI(
+    # /docs (Swagger UI) and /redoc with their scripts and styles served from the
+    # fastapi-offline package (under /static-offline-docs), not a CDN: they work offline.
+    app = FastAPIOffline(
         title="slm",
         version=__version__,
         description="Service level management: SLO status, metrics and measurement push.",

@@ -77,6 +77,7 @@ def backtest(
     workspace: WorkspaceOpt = Path("."),
 ) -> None:
     """Replay history through alert policies and compare them side by side."""
+    from slm.cli.store import open_store
     from slm.domain.durations import parse_duration
     from slm.services.backtest import (
         DEFAULT,
@@ -88,7 +89,6 @@ def backtest(
     from slm.services.evaluate import source_types
     from slm.sources.factory import SourceFactory
     from slm.spec.loader import load_workspace
-    from slm.store.db import open_store
 
     t0, t1 = parse_instant(start, "--from"), parse_instant(end, "--to")
     if t1 <= t0:
@@ -104,17 +104,21 @@ def backtest(
     policies = load_policies(policy) if policy else [DEFAULT]
     recorded = load_incidents(incidents, set(ws.slos)) if incidents else None
     store = open_store(db, workspace) if "store" in source_types(ws) else None
-    report = run_backtest(
-        ws,
-        SourceFactory(store=store),
-        t0,
-        t1,
-        policies,
-        recorded,
-        slos=slo or None,
-        step=bucket,
-        settings=_settings(hysteresis),
-    )
+    from slm.cli.progress import progress
+
+    with progress("backtest", total=len(slo or ws.slos)) as bar:
+        report = run_backtest(
+            ws,
+            SourceFactory(store=store),
+            t0,
+            t1,
+            policies,
+            recorded,
+            slos=slo or None,
+            step=bucket,
+            settings=_settings(hysteresis),
+            advance=bar.advance,
+        )
     view = backtest_view(report)
     if fmt is OutputFormat.json:
         _dump(view)
@@ -168,8 +172,8 @@ def _print_backtest(view: dict[str, Any]) -> None:
     if not policies or not policies[0]["detections"]:
         return
     table = Table(title="Time to detect (budget consumed before detection)")
-    table.add_column("incident")
-    table.add_column("slo")
+    table.add_column("incident", overflow="fold")
+    table.add_column("slo", overflow="fold")
     table.add_column("start")
     for p in policies:
         table.add_column(p["name"], justify="right")
@@ -203,12 +207,12 @@ def check(
     workspace: WorkspaceOpt = Path("."),
 ) -> None:
     """Evaluate PATH at an instant, advance the stored alert states, print the transitions."""
+    from slm.cli.store import open_store
     from slm.services.alerting import AlertService, transition_view
     from slm.services.evaluate import evaluate_workspace
     from slm.sources.factory import SourceFactory
     from slm.spec.catalogues import load_catalogue
     from slm.spec.loader import load_workspace
-    from slm.store.db import open_store
 
     instant = parse_instant(at)
     ws = load_workspace(paths)
@@ -223,7 +227,7 @@ def check(
     else:
         table = Table(title=f"Alert transitions at {instant.isoformat()}")
         for col in ("alert", "severity", "from", "to", "grouped under"):
-            table.add_column(col)
+            table.add_column(col, overflow="fold")
         for v in views:
             under = v["leader"] if v["grouped"] and v["to"] == "firing" else ""
             table.add_row(v["key"], v["severity"], v["from"], v["to"], under)
@@ -245,10 +249,10 @@ def list_alerts(
     workspace: WorkspaceOpt = Path("."),
 ) -> None:
     """The stored alert states."""
+    from slm.cli.store import open_store
     from slm.domain.alert_state import AlertStatus
     from slm.services.alerting import alert_view
     from slm.store.alerts import AlertRepository
-    from slm.store.db import open_store
 
     try:
         wanted = [AlertStatus(s) for s in status] if status else None
@@ -262,7 +266,7 @@ def list_alerts(
         return
     table = Table(title="Alerts")
     for col in ("alert", "severity", "status", "since", "episode"):
-        table.add_column(col)
+        table.add_column(col, overflow="fold")
     for v in views:
         since = v["resolved_at"] or v["fired_at"] or v["pending_since"] or "-"
         table.add_row(v["key"], v["severity"], v["status"], since, str(v["episode"]))
@@ -281,9 +285,9 @@ def events(
     workspace: WorkspaceOpt = Path("."),
 ) -> None:
     """The log of alert transitions, oldest first."""
+    from slm.cli.store import open_store
     from slm.services.alerting import transition_view
     from slm.store.alerts import AlertRepository
-    from slm.store.db import open_store
 
     after = parse_instant(since, "--since") if since else None
     store = open_store(db, workspace)
@@ -295,7 +299,7 @@ def events(
         return
     table = Table(title="Alert transitions")
     for col in ("at", "alert", "severity", "from", "to"):
-        table.add_column(col)
+        table.add_column(col, overflow="fold")
     for v in views:
         table.add_row(v["at"], v["key"], v["severity"], v["from"], v["to"])
     out.print(table)

@@ -60,8 +60,17 @@ def _root(
             help="Print the version and exit.",
         ),
     ] = False,
+    quiet: Annotated[
+        bool,
+        typer.Option(
+            "--quiet", "-q", help="No progress bars (they show only on a terminal anyway)."
+        ),
+    ] = False,
 ) -> None:
     """Service level management: SLOs, error budgets, burn-rate alerts."""
+    from slm.cli.progress import set_quiet
+
+    set_quiet(quiet)
 
 
 PathsArg = Annotated[list[Path], typer.Argument(help="Spec files or directories (recursive).")]

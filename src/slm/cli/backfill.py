@@ -26,36 +26,28 @@ def backfill(
     Idempotent: running it again rewrites the same buckets. The series keys the buckets
     are stored under are listed at the end (see docs/prometheus.md).
     """
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
     from rich.table import Table
 
+    from slm.cli.progress import progress
+    from slm.cli.store import open_store
     from slm.services.backfill import backfill as run_backfill
     from slm.sources.factory import SourceFactory
     from slm.spec.loader import load_workspace
-    from slm.store.db import open_store
 
     start, end = parse_instant(from_, "--from"), parse_instant(to, "--to")
     if start >= end:
         raise typer.BadParameter(f"{from_} is not before --to {to}", param_hint="--from")
     ws = load_workspace(paths)
     store = open_store(db, workspace)
-    with Progress(
-        "[progress.description]{task.description}",
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeRemainingColumn(),
-        console=err,
-        transient=True,
-    ) as progress:
-        task = progress.add_task("backfill", total=None)
+    with progress("backfill") as bar:
         report = run_backfill(
             ws,
             store,
             SourceFactory(store=store),
             start,
             end,
-            on_plan=lambda total: progress.update(task, total=total),
-            advance=lambda n: progress.advance(task, n),
+            on_plan=bar.total,
+            advance=bar.advance,
         )
     if not report.stored and not report.failures:
         err.print("nothing to backfill: no SLI reads a Prometheus data source", markup=False)

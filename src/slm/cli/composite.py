@@ -53,12 +53,12 @@ def composite(
     workspace: WorkspaceOpt = Path("."),
 ) -> None:
     """Availability of every Component under PATH: from targets and from measured data."""
+    from slm.cli.store import open_store
     from slm.services.composite import composite_report
     from slm.services.evaluate import source_types
     from slm.sources.factory import SourceFactory
     from slm.spec.components import components
     from slm.spec.loader import load_workspace
-    from slm.store.db import open_store
 
     instant = parse_instant(at)
     span = parse_window(window)
@@ -229,7 +229,7 @@ def composite_table(report: CompositeReport) -> Table:
         ("Budget left", "right"),
         ("Unmeasured", "right"),
     ):
-        table.add_column(name, justify=justify)  # type: ignore[arg-type]
+        table.add_column(name, justify=justify, overflow="fold")  # type: ignore[arg-type]
     for r in report.rows:
         c = r.component
         members = len(r.assumed) if r.measured is None else None

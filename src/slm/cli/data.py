@@ -41,9 +41,9 @@ def ingest(
     ] = "auto",
 ) -> None:
     """Load measurements into the store (idempotent, one transaction per file or batch)."""
+    from slm.cli.store import open_store
     from slm.domain.instants import EPOCH_OPTIONS
     from slm.services.ingest import ingest_file
-    from slm.store.db import open_store
 
     if not files and not batch:
         raise typer.BadParameter("give measurement files or --batch FILE", param_hint="FILES")

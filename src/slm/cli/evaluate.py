@@ -41,20 +41,37 @@ def evaluate(
     workspace: WorkspaceOpt = Path("."),
 ) -> None:
     """Evaluate every SLO objective under PATH at an instant."""
+    from slm.cli.store import open_store
     from slm.render import status_table
     from slm.services.evaluate import evaluate_workspace, source_types
     from slm.services.views import result_view
     from slm.sources.factory import SourceFactory
     from slm.spec.catalogues import load_catalogue
     from slm.spec.loader import load_workspace
-    from slm.store.db import open_store
 
     instant = parse_instant(at)
     ws = load_workspace(paths)
     cat = load_catalogue(catalogue) if catalogue else None
     needs_store = record or bool(source_types(ws) & STORE_BACKED)
     store = open_store(db, workspace) if needs_store else None
-    report = evaluate_workspace(ws, instant, SourceFactory(store=store), catalogue=cat)
+    factory = SourceFactory(store=store)
+    report = evaluate_workspace(ws, instant, factory, catalogue=cat)
+    if at is None and report.results and all(r.status == "no_data" for r in report.results):
+        # No --at and nothing has data now: the data likely ends earlier (the bundled
+        # examples end on 2026-11-01). Evaluate where it ends, and say so.
+        from slm.services.data_end import data_end
+        from slm.services.views import iso
+
+        end = data_end(ws, factory)
+        if end is not None and end < instant:
+            err.print(
+                f"note: no objective has data at {iso(instant)} (now); the data ends at "
+                f"{iso(end)}, so this is the status there. Give --at to choose the instant.",
+                markup=False,
+                highlight=False,
+            )
+            instant = end
+            report = evaluate_workspace(ws, instant, factory, catalogue=cat)
     if store is not None and record:
         from slm.services.record import record_evaluation
 

@@ -35,9 +35,9 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 
 
 def _service(spec: list[Path] | None, db: str | None, workspace: Path) -> IncidentService:
+    from slm.cli.store import open_store
     from slm.services.incidents import IncidentService
     from slm.spec.loader import load_workspace
-    from slm.store.db import open_store
 
     ws = load_workspace(spec) if spec else None
     return IncidentService(open_store(db, workspace), ws)
@@ -93,7 +93,7 @@ def incident_list(
         return
     table = Table(title="Incidents")
     for col in ("id", "priority", "status", "service", "opened", "title"):
-        table.add_column(col)
+        table.add_column(col, overflow="fold")
     for i in found:
         table.add_row(i.id, i.priority, i.status, i.service, i.opened_at.isoformat(), i.title)
     out.print(table)

@@ -57,8 +57,8 @@ def deliver(
     workspace: WorkspaceOpt = Path("."),
 ) -> None:
     """Run the dispatcher: send due outbox messages with retries, until interrupted."""
+    from slm.cli.store import open_store
     from slm.services.notifications import DeliveryReport, Dispatcher
-    from slm.store.db import open_store
 
     poll_s = _duration(poll, "--poll").total_seconds()
     dispatcher = Dispatcher(
@@ -107,8 +107,8 @@ def log(
     workspace: WorkspaceOpt = Path("."),
 ) -> None:
     """Show the outbox messages, newest first, with every delivery attempt."""
+    from slm.cli.store import open_store
     from slm.services.notifications import delivery_log
-    from slm.store.db import open_store
     from slm.store.outbox import STATUSES
 
     bad = sorted(set(status or ()) - set(STATUSES))
@@ -170,8 +170,8 @@ def requeue_cmd(
     workspace: WorkspaceOpt = Path("."),
 ) -> None:
     """Put dead-lettered messages back into the outbox (after fixing the receiver)."""
+    from slm.cli.store import open_store
     from slm.services.notifications import requeue
-    from slm.store.db import open_store
 
     n = requeue(open_store(db, workspace), ids)
     out.print(f"requeued {n} message(s)")

@@ -49,9 +49,9 @@ def run(
     workspace: WorkspaceOpt = Path("."),
 ) -> None:
     """Run the probes under PATH on their schedules (until Ctrl-C) and store the results."""
+    from slm.cli.store import open_store
     from slm.services.probing import probes_of, record_checks, run_once
     from slm.spec.loader import load_workspace
-    from slm.store.db import open_store
 
     probes = probes_of(load_workspace(paths), names)
     if not probes:

@@ -67,13 +67,13 @@ def reconcile(
     workspace: WorkspaceOpt = Path("."),
 ) -> None:
     """Compare two measurements of an SLI per day; exit 6 where they differ."""
+    from slm.cli.store import open_store
     from slm.domain.reconcile import parse_tolerance
     from slm.services.evaluate import source_types
     from slm.services.reconcile import reconcile as run
     from slm.services.reconcile import report_view
     from slm.sources.factory import SourceFactory
     from slm.spec.loader import load_workspace
-    from slm.store.db import open_store
 
     day0, day1 = _day(first, "--from"), _day(last, "--to")
     if day1 < day0:
@@ -125,7 +125,7 @@ def _note(notes: dict[date, DayNote], day: date) -> str:
 def _table(report: ReconcileReport) -> Table:
     table = Table(title=f"{report.a} against {report.b} (days in {report.time_zone})")
     for col in ("day", report.a, "coverage", report.b, "coverage", "difference", "status"):
-        table.add_column(col)
+        table.add_column(col, overflow="fold")
     for d in report.days:
         notes = [
             n for n in (_note(report.notes_a, d.day.day), _note(report.notes_b, d.day.day)) if n

@@ -95,10 +95,14 @@ def render_table(report: Report) -> Any:
     from rich.table import Table
 
     from slm.domain.durations import format_duration
+    from slm.render import count_text
 
     table = Table(title=f"SLO report at {report.end.isoformat().replace('+00:00', 'Z')}")
     for col in ("SLO", "objective", "window", "SLI", "good", "total", "budget left", "burn"):
-        table.add_column(col, justify="left" if col in ("SLO", "objective") else "right")
+        if col in ("SLO", "objective"):  # key columns wrap rather than being cut short
+            table.add_column(col, overflow="fold")
+        else:
+            table.add_column(col, justify="right")
     table.add_column("path")
     for o in report.objectives:
         for w in o.windows:
@@ -108,8 +112,8 @@ def render_table(report: Report) -> Any:
                 o.objective,
                 format_duration(w.window),
                 _num(None if w.sli is None else w.sli * 100, ".4f") + ("%" if w.sli else ""),
-                f"{w.good:g}",
-                f"{w.total:g}",
+                count_text(w.good),
+                count_text(w.total),
                 "-" if ratio is None else f"{ratio * 100:.1f}%",
                 _num(w.burn_rate, ".2f"),
                 w.path if w.reason is None else f"{w.path} ({w.reason})",
@@ -150,10 +154,15 @@ def report(
     ws = load_workspace(paths)
     store = None
     if source_types(ws) & STORE_BACKED:
-        from slm.store.db import open_store
+        from slm.cli.store import open_store
 
         store = open_store(db, workspace)
-    result = report_workspace(ws, instant, SourceFactory(store=store), wins, pushdown=pushdown)
+    from slm.cli.progress import progress
+
+    with progress("report", total=len(ws.slos)) as bar:
+        result = report_workspace(
+            ws, instant, SourceFactory(store=store), wins, pushdown=pushdown, advance=bar.advance
+        )
     if fmt is ReportFormat.json:
         sys.stdout.write(json.dumps(report_view(result), indent=2) + "\n")
     else:

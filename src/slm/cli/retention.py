@@ -45,9 +45,9 @@ def retention_apply(
 ) -> None:
     """Roll up and delete measurements per the RetentionPolicy objects under PATH,
     keeping everything a LegalHold covers; one transaction, safe to run again."""
+    from slm.cli.store import open_store
     from slm.services.retention import apply_retention, report_view, require_policies
     from slm.spec.loader import load_workspace
-    from slm.store.db import open_store
 
     instant = parse_instant(at)
     ws = load_workspace(paths)
@@ -69,7 +69,10 @@ def _table(report: RetentionReport) -> Table:
     title = "Retention" + (" (dry run: nothing changed)" if report.dry_run else "")
     table = Table(title=title)
     for col in ("series", "policy", "rows deleted", "roll-ups written", "held", "bytes freed"):
-        table.add_column(col, justify="left" if col in ("series", "policy") else "right")
+        if col in ("series", "policy"):  # key columns wrap rather than being cut short
+            table.add_column(col, overflow="fold")
+        else:
+            table.add_column(col, justify="right")
     for s in report.series:
         table.add_row(
             s.series,

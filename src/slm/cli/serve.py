@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from slm.cli.app import DbOpt, PathsArg, WorkspaceOpt, app, err, out, parse_instant
-from slm.domain.errors import SlmError
+from slm.domain.errors import MissingExtraError, SlmError
 
 if TYPE_CHECKING:
     from slm.services.ports import Clock
@@ -137,9 +137,12 @@ def serve(
     ] = 1.0,
 ) -> None:
     """Evaluate every SLO under PATH continuously and serve status, /metrics and push."""
-    import uvicorn
+    try:
+        import uvicorn
 
-    from slm.api.app import BackgroundTask, create_app
+        from slm.api.app import BackgroundTask, create_app
+    except ModuleNotFoundError as e:  # optional dependencies: slm[server]
+        raise MissingExtraError("server", "slm serve", e.name or "fastapi") from e
     from slm.services.ports import FixedClock, SystemClock
     from slm.services.probing import probes_of, run_scheduler
     from slm.services.record import save_specs
@@ -230,9 +233,9 @@ def serve(
     )
     shown = "[::1]" if host == "::1" else host
     err.print(
-        f"slm serve: http://{shown}:{port}/ ({len(ws.slos)} SLOs, {len(probe_specs)} probes, "
-        f"store {store.url}, "
-        f"clock {clock_text}); status at /api/v1/slos, metrics at /metrics",
+        f"slm serve: status at http://{shown}:{port}/api/v1/slos, API docs at /docs, "
+        f"metrics at /metrics ({len(ws.slos)} SLOs, {len(probe_specs)} probes, "
+        f"store {store.url}, clock {clock_text})",
         markup=False,
         highlight=False,
     )

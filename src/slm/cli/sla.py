@@ -39,10 +39,10 @@ PeriodOpt = Annotated[
 
 
 def _factory(ws: Any, db: str | None, workspace: Path) -> Any:
+    from slm.cli.store import open_store
     from slm.services.evaluate import source_types
     from slm.services.statements import reads_store_incidents
     from slm.sources.factory import SourceFactory
-    from slm.store.db import open_store
 
     # A store given with --db is opened even when no SLO reads from it: statements then
     # also use its incidents and their approved exclusions (docs/agreements.md). An
@@ -81,14 +81,17 @@ def statement(
     from slm.spec.loader import load_workspace
 
     ws = load_workspace(paths)
-    st = compute_statement(ws, agreement, period, _factory(ws, db, workspace))
-    undetermined = undetermined_message(st)
-    if record and undetermined is None:
-        from slm.services.ports import SystemClock
-        from slm.services.sla import record_statement
-        from slm.store.db import open_store
+    store = None
+    if record:  # checked before the statement is computed (a preflight)
+        from slm.cli.store import open_store
 
         store = open_store(db, workspace)
+    st = compute_statement(ws, agreement, period, _factory(ws, db, workspace))
+    undetermined = undetermined_message(st)
+    if store is not None and undetermined is None:
+        from slm.services.ports import SystemClock
+        from slm.services.sla import record_statement
+
         state = record_statement(store, st, SystemClock())
         err.print(f"statement {state} in {store.url} (inputs {st.inputs['sha256'][:12]})")
     if fmt is StatementFormat.table:
@@ -216,6 +219,7 @@ def simulate(
     workspace: WorkspaceOpt = Path("."),
 ) -> None:
     """Replay candidate targets over past periods: attainment, breaches, credits, budget."""
+    from slm.cli.progress import progress
     from slm.render_statement import simulation_table
     from slm.services.sla import simulate as run
     from slm.services.statements import agreements
@@ -227,16 +231,17 @@ def simulate(
     ws = load_workspace(paths)
     names = agreement or sorted(agreements(ws))
     sims = []
-    for name in names:
-        ag = agreements(ws).get(name)
-        periods = count
-        if ag is not None and unit == "mo" and ag.period == "quarter":
-            periods = max(1, count // 3)
-        elif ag is not None and unit == "q" and ag.period == "month":
-            periods = count * 3
-        sims += run(
-            ws, _factory(ws, db, workspace), wanted, periods, instant, names=[name], clause=clause
-        )
+    with progress("simulate", total=len(names)) as bar:
+        for name in names:
+            bar.advance()
+            ag = agreements(ws).get(name)
+            periods = count
+            if ag is not None and unit == "mo" and ag.period == "quarter":
+                periods = max(1, count // 3)
+            elif ag is not None and unit == "q" and ag.period == "month":
+                periods = count * 3
+            factory = _factory(ws, db, workspace)
+            sims += run(ws, factory, wanted, periods, instant, names=[name], clause=clause)
     if fmt is OutputFormat.table:
         out.print(simulation_table(sims))
         return

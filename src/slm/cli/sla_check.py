@@ -150,7 +150,7 @@ def check_table(report: CheckReport) -> Table:
         ("Verdict", "left"),
         ("Underpinned by (target → needed)", "left"),
     ):
-        table.add_column(name, justify=justify)  # type: ignore[arg-type]
+        table.add_column(name, justify=justify, overflow="fold")  # type: ignore[arg-type]
     for c in report.checks:
         promises = "\n".join(
             f"{p.type} {p.agreement}/{p.clause} on {p.component}: {_pct(p.target, 3)}"
@@ -202,10 +202,10 @@ def supplier(
     workspace: WorkspaceOpt = Path("."),
 ) -> None:
     """Would a vendor's proposed UC support our SLAs? Which target would it have to meet?"""
+    from slm.cli.store import open_store
     from slm.services.evaluate import source_types
     from slm.services.sla_check import supplier_report
     from slm.sources.factory import SourceFactory
-    from slm.store.db import open_store
 
     periods = parse_history(history)
     instant = parse_instant(at)
@@ -299,7 +299,7 @@ def _print_supplier(report: SupplierReport) -> None:
         ("History supports SLA", "left"),
         ("For", "left"),
     ):
-        summary.add_column(name, justify=justify)  # type: ignore[arg-type]
+        summary.add_column(name, justify=justify, overflow="fold")  # type: ignore[arg-type]
     for c in report.clauses:
         summary.add_row(
             c.clause,

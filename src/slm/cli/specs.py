@@ -184,9 +184,9 @@ def convert(
 @app.command()
 def apply(paths: PathsArg, db: DbOpt = None, workspace: WorkspaceOpt = Path(".")) -> None:
     """Validate specs and save them (text, hash, version) in the store."""
+    from slm.cli.store import open_store
     from slm.services.record import save_specs
     from slm.spec.loader import load_workspace
-    from slm.store.db import open_store
 
     ws = load_workspace(paths)
     store = open_store(db, workspace)

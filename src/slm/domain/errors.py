@@ -93,3 +93,16 @@ class ConflictError(DataError):
 class StoreConflict(StoreError):
     """A constraint refused a write, often because a concurrent writer got there first
     (two new incidents numbered alike): repeating the unit of work may succeed."""
+
+
+class MissingExtraError(SlmError):
+    """An optional part of slm is not installed; the message names the extra to install
+    (pyproject.toml, README "Install"). A usage error: exit code 2."""
+
+    exit_code = 2
+
+    def __init__(self, extra: str, what: str, module: str):
+        self.extra = extra
+        super().__init__(
+            f"{what} needs {module}, which is not installed: pip install 'slm[{extra}]'"
+        )

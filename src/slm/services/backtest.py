@@ -14,7 +14,7 @@ each SLO's period is used. Incidents come from a CSV or YAML file (``load_incide
 from __future__ import annotations
 
 import csv
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -275,8 +275,10 @@ def run_backtest(
     slos: Sequence[str] | None = None,
     step: timedelta = DEFAULT_STEP,
     settings: AlertSettings | None = None,
+    advance: Callable[[int], None] | None = None,
 ) -> BacktestReport:
-    """Replay ``[start, end]`` of every SLO (or of ``slos``) through every policy."""
+    """Replay ``[start, end]`` of every SLO (or of ``slos``) through every policy;
+    ``advance(1)`` as each SLO starts (a progress bar)."""
     if end <= start:
         raise DataError(f"--to ({end.isoformat()}) must be after --from ({start.isoformat()})")
     settings = settings or AlertSettings()
@@ -292,6 +294,8 @@ def run_backtest(
     runs = [PolicyRun(p.name, floor_to_step(end, step)) for p in policies]
     reader = _Reader(ws, factory, step)
     for name in names:
+        if advance is not None:
+            advance(1)  # this SLO is under way
         slo = ws.slos[name]
         rules = [p.rules_for(slo, end) for p in policies]
         longest = max(

@@ -19,7 +19,7 @@ the time-slice methods always use buckets, so both paths give the same figures.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Literal
@@ -284,8 +284,10 @@ def report_workspace(
     pushdown: bool = True,
     names: Iterable[str] | None = None,
     step: timedelta = DEFAULT_STEP,
+    advance: Callable[[int], None] | None = None,
 ) -> Report:
-    """The window report of every objective of every SLO (or of ``names``), in name order."""
+    """The window report of every objective of every SLO (or of ``names``), in name order;
+    ``advance(1)`` as each SLO starts (a progress bar)."""
     if not windows:
         raise ValueError("a report needs at least one window")
     if any(w < step or w % step for w in windows):
@@ -306,6 +308,8 @@ def report_workspace(
         pushed = _push(ws, factory, candidates, end, wins)
     reader = _Reader(ws, factory, step)
     for name in wanted:
+        if advance is not None:
+            advance(1)  # this SLO is under way
         slo = ws.slos[name]
         try:
             done = [

@@ -41,7 +41,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.engine.url import URL, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
 
-from slm.domain.errors import DataError, SourceError
+from slm.domain.errors import DataError, MissingExtraError, SourceError
 from slm.domain.model import DataSource, MetricQuery
 from slm.domain.series import Buckets
 from slm.sources.grid import FloatArray, IntArray, step_seconds, to_buckets, unix_seconds
@@ -204,7 +204,12 @@ def _create_engine(url: URL, base_dir: str) -> Engine:
         kwargs["pool_pre_ping"] = True
     try:
         return sa.create_engine(url, **kwargs)
-    except NoSuchModuleError:
+    except (ModuleNotFoundError, NoSuchModuleError) as e:
+        # duckdb and psycopg are optional dependencies (slm[duckdb], slm[postgres]).
+        extra = {"duckdb": "duckdb", "postgresql": "postgres"}.get(url.get_backend_name())
+        if extra is not None:
+            module = getattr(e, "name", None) or {"duckdb": "duckdb-engine"}.get(extra, "psycopg")
+            raise MissingExtraError(extra, f"the SQL source {shown}", module) from e
         raise SourceError(
             f"no SQLAlchemy dialect for {url.drivername!r} ({shown}): install its driver"
         ) from None

@@ -26,12 +26,8 @@ from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
-import pyarrow as pa
-import pyarrow.compute as pc
-import pyarrow.csv as pa_csv
-import pyarrow.parquet as pq
 
-from slm.domain.errors import DataError
+from slm.domain.errors import DataError, MissingExtraError
 from slm.domain.instants import (
     DETECTION,
     EARLIEST,
@@ -46,6 +42,14 @@ from slm.domain.instants import (
     value_problem,
 )
 from slm.sources.grid import FloatArray, IntArray
+
+try:
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.csv as pa_csv
+    import pyarrow.parquet as pq
+except ModuleNotFoundError as e:  # an optional dependency: slm[parquet]
+    raise MissingExtraError("parquet", "reading CSV and Parquet files", "pyarrow") from e
 from slm.sources.table import MeasurementTable
 
 BoolArray = npt.NDArray[np.bool_]

@@ -100,6 +100,32 @@ def _load_into(
     run_checks(ctx)
 
 
+IGNORE_FILE = ".slmignore"
+
+
+def _ignored(root: Path, f: Path) -> bool:
+    """Whether ``f``, found walking ``root``, is left out by a ``.slmignore`` file in one
+    of the folders from ``root`` down to ``f``'s: one glob per line (``#`` comments),
+    matched against the path relative to that folder; ``name/`` leaves a folder out."""
+    folder = f.parent
+    while True:
+        ignore = folder / IGNORE_FILE
+        if ignore.is_file():
+            rel = f.relative_to(folder).as_posix()
+            for line in ignore.read_text(encoding="utf-8").splitlines():
+                pattern = line.strip()
+                if not pattern or pattern.startswith("#"):
+                    continue
+                if pattern.endswith("/"):
+                    if rel.startswith(pattern) or fnmatch.fnmatch(rel.split("/")[0] + "/", pattern):
+                        return True
+                elif fnmatch.fnmatch(rel, pattern):
+                    return True
+        if folder == root or folder == folder.parent:
+            return False
+        folder = folder.parent
+
+
 def excluded(path: Path, root: Path | None, patterns: Sequence[str]) -> bool:
     """``path`` matches a glob: by its path under ``root`` (``generated/*.yaml``), as
     given, or by its name (``*.rules.yaml``); ``*`` also crosses ``/``."""
@@ -116,7 +142,11 @@ def _files(
     out: list[tuple[Path | None, list[Path]]] = []
     for p in map(Path, paths):
         if p.is_dir():
-            found = sorted(f for f in p.rglob("*") if f.is_file() and f.suffix in SUFFIXES)
+            found = sorted(
+                f
+                for f in p.rglob("*")
+                if f.is_file() and f.suffix in SUFFIXES and not _ignored(p, f)
+            )
             out.append((p, [f for f in found if not excluded(f, p, exclude)]))
         elif p.is_file():
             out.append((None, [] if excluded(p, None, exclude) else [p]))

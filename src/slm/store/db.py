@@ -29,7 +29,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.engine.url import URL, make_url
 from sqlalchemy.exc import ArgumentError, IntegrityError, SQLAlchemyError
 
-from slm.domain.errors import SlmError, StoreConflict, StoreError
+from slm.domain.errors import MissingExtraError, SlmError, StoreConflict, StoreError
 from slm.store.evaluations import EvaluationRepository
 from slm.store.ingests import IngestRepository
 from slm.store.measurements import MeasurementRepository
@@ -173,7 +173,10 @@ def _create_engine(url: URL, echo: bool) -> Engine:
         engine = sa.create_engine(url, echo=echo)
         sa.event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return sa.create_engine(url, echo=echo, pool_pre_ping=True)
+    try:
+        return sa.create_engine(url, echo=echo, pool_pre_ping=True)
+    except ModuleNotFoundError as e:  # psycopg is an optional dependency: slm[postgres]
+        raise MissingExtraError("postgres", "a PostgreSQL store", e.name or "psycopg") from e
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
