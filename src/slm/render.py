@@ -38,8 +38,6 @@ def _budget(r: ObjectiveResult) -> Text:
 
 
 def _alerts(r: ObjectiveResult) -> Text:
-    if r.status != "ok":
-        return Text("unknown", style="dim")  # no data is never shown as "ok"
     firing = [a for a in r.alerts if a.firing]
     if not firing:
         if r.status == "no_data" or not all(a.decided for a in r.alerts):
