@@ -145,3 +145,27 @@ def test_future_buckets_and_skew_between_series_are_reported(
     assert "clock skew" in log
     assert datetime.fromisoformat(quality["newest_bucket"].replace("Z", "+00:00")) > T0
     assert T0.tzinfo is UTC
+
+
+def test_adapters_load_before_the_first_evaluation(tmp_path: Path) -> None:
+    """The one-time import of a source's adapter (pyarrow for File sources takes most of a
+    second) happens when slm serve starts, not inside the first read and its timeout."""
+    import subprocess
+    import sys
+
+    data = tmp_path / "data"
+    data.mkdir()
+    good_data(data / "a.csv")
+    ws = workspace(tmp_path, alpha="../data/a.csv")
+    code = (
+        "import sys\n"
+        "from slm.spec.loader import load_workspace\n"
+        "from slm.sources.factory import load_adapters\n"
+        f"ws = load_workspace([{str(ws)!r}])\n"
+        "assert ws.source_types() == {'File'}, ws.source_types()\n"
+        "assert 'pyarrow' not in sys.modules\n"
+        "load_adapters(ws.source_types())\n"
+        "assert 'pyarrow.csv' in sys.modules and 'slm.sources.tabular' in sys.modules\n"
+        "load_adapters(['NoSuchType'])\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)

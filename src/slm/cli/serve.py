@@ -155,7 +155,7 @@ def serve(
     )
     from slm.services.status import StatusBoard
     from slm.sources.bucket_cache import CachingFactory
-    from slm.sources.factory import SourceFactory
+    from slm.sources.factory import SourceFactory, load_adapters
     from slm.spec.loader import load_workspace
     from slm.store.db import open_store
 
@@ -190,6 +190,7 @@ def serve(
     sock = _listen(host, port)
     port = sock.getsockname()[1]
     ws = load_workspace(paths)
+    load_adapters(ws.source_types())  # one-time imports never count against --source-timeout
     intervals = evaluation_intervals(ws, settings.default_interval)
     store = open_store(db, workspace)
     save_specs(store, ws)  # checks (or, for the default file, migrates) the schema first

@@ -131,6 +131,17 @@ class Indicator:
     missing_data: MissingData = MissingData.IGNORE
     origin: Origin | None = None
 
+    def queries(self) -> dict[str, MetricQuery]:
+        """The queries this indicator reads, by role: ``metric`` for a threshold SLI;
+        ``good``, ``bad``, ``total`` and ``raw`` (those that are set) for a ratio."""
+        if self.threshold is not None:
+            return {"metric": self.threshold.metric}
+        if self.ratio is None:
+            return {}
+        r = self.ratio
+        roles = {"good": r.good, "bad": r.bad, "total": r.total, "raw": r.raw}
+        return {role: q for role, q in roles.items() if q is not None}
+
 
 @dataclass(frozen=True)
 class RollingWindow:

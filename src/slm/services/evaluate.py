@@ -40,12 +40,7 @@ class EvaluationReport:
 
 
 def _roles(indicator: Indicator) -> dict[str, MetricQuery]:
-    if indicator.threshold is not None:
-        return {"metric": indicator.threshold.metric}
-    ratio = indicator.ratio
-    assert ratio is not None
-    candidates = {"good": ratio.good, "bad": ratio.bad, "total": ratio.total, "raw": ratio.raw}
-    return {role: q for role, q in candidates.items() if q is not None}
+    return indicator.queries()
 
 
 class _Reader:

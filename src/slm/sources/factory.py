@@ -8,6 +8,8 @@ raise ``SourceError`` naming the type. The adapters satisfy
 
 from __future__ import annotations
 
+import importlib
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from slm.domain.errors import SourceError
@@ -25,6 +27,28 @@ if TYPE_CHECKING:  # adapters are imported when first used: a report from Promet
 SUPPORTED = ("File", "Store", "SQL", "Probe", "Prometheus")
 _LATER: dict[str, str] = {}
 """Types we know are coming, with a word on when."""
+
+
+_ADAPTERS: dict[str, tuple[str, ...]] = {
+    "file": ("slm.sources.tabular",),
+    "store": ("slm.sources.store",),
+    "probe": ("slm.sources.probes.source",),
+    "sql": ("slm.sources.sql",),
+    "prometheus": ("slm.sources.prometheus",),
+}
+
+
+def load_adapters(kinds: Iterable[str]) -> None:
+    """Import the adapters of these source types now (unknown types are left for
+    ``for_query`` to refuse). A long-running process calls this before its first
+    evaluation, so that a one-time import (pyarrow alone takes most of a second) is never
+    counted against a source's read timeout."""
+    for kind in sorted({k.lower() for k in kinds}):
+        for module in _ADAPTERS.get(kind, ()):
+            try:
+                importlib.import_module(module)
+            except ImportError:  # a missing optional extra is reported when the source is read
+                continue
 
 
 class SourceFactory:

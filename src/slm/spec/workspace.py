@@ -80,6 +80,15 @@ class Workspace:
     warnings: list[Problem] = field(default_factory=list)  # accepted, but worth a look
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (path, why): not specs
 
+    def source_types(self) -> set[str]:
+        """The metric source types (``File``, ``Prometheus`` ...) the SLOs read."""
+        types: set[str] = set()
+        for slo in self.slos.values():
+            for q in slo.indicator.queries().values():
+                ds = self.datasources.get(q.source) if q.source is not None else None
+                types.add(ds.type if ds is not None else q.source_type)
+        return types
+
     def summary(self) -> str:
         """``3 services, 4 SLOs, ...`` for ``slm validate``."""
         counts: Mapping[str, int] = {
