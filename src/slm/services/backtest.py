@@ -24,7 +24,7 @@ from slm.domain.alert_state import AlertRule, AlertSettings, catalogue_rules
 from slm.domain.backtest import BurnHistory, Incident, PolicyResult, PolicyRun
 from slm.domain.errors import DataError, Problem, SourceError, SpecError
 from slm.domain.indicators import events_for
-from slm.domain.model import SLO, Indicator, MetricQuery, Objective
+from slm.domain.model import SLO, MetricQuery, Objective
 from slm.domain.series import DEFAULT_STEP, Buckets, EventSeries, floor_to_step
 from slm.domain.windows import period_length
 from slm.services.alerting import policy_rules
@@ -242,15 +242,6 @@ class BacktestReport:
     histories: list[BurnHistory] = field(default_factory=list)
 
 
-def _roles(indicator: Indicator) -> dict[str, MetricQuery]:
-    if indicator.threshold is not None:
-        return {"metric": indicator.threshold.metric}
-    ratio = indicator.ratio
-    assert ratio is not None
-    candidates = {"good": ratio.good, "bad": ratio.bad, "total": ratio.total, "raw": ratio.raw}
-    return {role: q for role, q in candidates.items() if q is not None}
-
-
 class _Reader:
     def __init__(self, ws: Workspace, factory: SourceFactory, step: timedelta):
         self.ws, self.factory, self.step = ws, factory, step
@@ -327,7 +318,7 @@ def _events(
     slo: SLO, objective: Objective, reader: _Reader, span: tuple[datetime, datetime]
 ) -> EventSeries:
     indicator = slo.indicator_for(objective)
-    buckets = {role: reader.read(q, *span) for role, q in _roles(indicator).items()}
+    buckets = {role: reader.read(q, *span) for role, q in indicator.queries().items()}
     return events_for(indicator, objective, buckets)
 
 

@@ -48,7 +48,7 @@ from slm.domain.composite_minutes import (
 )
 from slm.domain.errors import DataError, SourceError
 from slm.domain.indicators import events_for
-from slm.domain.model import SLO, Indicator, MetricQuery, RollingWindow
+from slm.domain.model import SLO, MetricQuery, RollingWindow
 from slm.domain.results import ObjectiveResult
 from slm.domain.series import DEFAULT_STEP, Buckets
 from slm.domain.windows import window_bounds
@@ -188,7 +188,7 @@ def measure_objectives(
                 if (name, objective.name) in wanted:
                     indicator = slo.indicator_for(objective)
                     buckets = {
-                        role: reader.read(q, start, end) for role, q in _roles(indicator).items()
+                        role: reader.read(q, start, end) for role, q in indicator.queries().items()
                     }
                     events = events_for(indicator, objective, buckets)
                     out.minutes[(name, objective.name)] = MinuteSeries.of_events(events)
@@ -197,15 +197,6 @@ def measure_objectives(
         except ValueError as e:
             out.failures.append(f"SLO {name}: cannot evaluate: {e}")
     return out
-
-
-def _roles(indicator: Indicator) -> dict[str, MetricQuery]:
-    if indicator.threshold is not None:
-        return {"metric": indicator.threshold.metric}
-    ratio = indicator.ratio
-    assert ratio is not None
-    roles = {"good": ratio.good, "bad": ratio.bad, "total": ratio.total, "raw": ratio.raw}
-    return {role: q for role, q in roles.items() if q is not None}
 
 
 def own_minutes(c: Component, measured: Measurements) -> MinuteSeries | None:

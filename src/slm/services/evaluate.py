@@ -16,7 +16,7 @@ from slm.domain.durations import format_duration
 from slm.domain.errors import DataError, SourceError
 from slm.domain.evaluation import evaluate_objective
 from slm.domain.indicators import events_for
-from slm.domain.model import SLO, AlertCatalogue, Indicator, MetricQuery
+from slm.domain.model import SLO, AlertCatalogue, MetricQuery
 from slm.domain.results import ObjectiveResult
 from slm.domain.retention import StoredBuckets
 from slm.domain.series import DEFAULT_STEP, Buckets, floor_to_step
@@ -37,10 +37,6 @@ class EvaluationReport:
     at: datetime
     results: list[ObjectiveResult] = field(default_factory=list)
     failures: list[Failure] = field(default_factory=list)
-
-
-def _roles(indicator: Indicator) -> dict[str, MetricQuery]:
-    return indicator.queries()
 
 
 class _Reader:
@@ -95,7 +91,7 @@ def evaluate_slo(
     results = []
     for objective in slo.objectives:
         indicator = slo.indicator_for(objective)
-        buckets = {role: read(q, start, end) for role, q in _roles(indicator).items()}
+        buckets = {role: read(q, start, end) for role, q in indicator.queries().items()}
         events = events_for(indicator, objective, buckets)
         result = evaluate_objective(slo, objective, events, at, cat)
         notes = rollup_notes(buckets.values())
@@ -140,7 +136,7 @@ def queries(ws: Workspace) -> Iterable[MetricQuery]:
     """Every metric query the workspace's SLOs use."""
     for slo in ws.slos.values():
         for objective in slo.objectives:
-            yield from _roles(slo.indicator_for(objective)).values()
+            yield from slo.indicator_for(objective).queries().values()
 
 
 def source_types(ws: Workspace) -> set[str]:

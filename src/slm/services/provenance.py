@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from slm.domain.errors import DataError, SlmError, SourceError
-from slm.domain.model import SLO, Indicator, MetricQuery, Objective
+from slm.domain.model import SLO, MetricQuery, Objective
 from slm.domain.results import ObjectiveResult
 from slm.domain.series import Buckets, floor_to_step
 from slm.services.ports import SourceFactory
@@ -31,17 +31,6 @@ from slm.services.views import iso
 from slm.spec.workspace import Workspace
 
 log = logging.getLogger("slm.serve")
-
-
-def query_roles(indicator: Indicator) -> dict[str, MetricQuery]:
-    """The queries of an indicator by role (``good``/``bad``/``total``/``raw``/``metric``)."""
-    if indicator.threshold is not None:
-        return {"metric": indicator.threshold.metric}
-    ratio = indicator.ratio
-    if ratio is None:
-        return {}
-    candidates = {"good": ratio.good, "bad": ratio.bad, "total": ratio.total, "raw": ratio.raw}
-    return {role: q for role, q in candidates.items() if q is not None}
 
 
 def source_type(ws: Workspace, q: MetricQuery) -> str:
@@ -59,7 +48,7 @@ def store_series(ws: Workspace, slo: SLO) -> set[str]:
     """Series of the store (``type: Store``) that an SLO reads: late pushes affect it."""
     out = set()
     for objective in slo.objectives:
-        for q in query_roles(slo.indicator_for(objective)).values():
+        for q in slo.indicator_for(objective).queries().values():
             series = q.spec.get("series")
             if source_type(ws, q).lower() == "store" and isinstance(series, str):
                 out.add(series)
@@ -146,7 +135,7 @@ class TracingReader:
 
     def provenance(self, slo: SLO, objective: Objective, result: ObjectiveResult) -> dict[str, Any]:
         queries = []
-        for role, q in query_roles(slo.indicator_for(objective)).items():
+        for role, q in slo.indicator_for(objective).queries().items():
             t = self.traces.get(query_key(q))
             if t is None:
                 continue

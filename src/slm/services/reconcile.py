@@ -34,17 +34,6 @@ from slm.services.views import iso
 from slm.spec.workspace import Workspace
 
 
-def roles_of(indicator: Indicator) -> dict[str, MetricQuery]:
-    """The metric queries of an indicator by role (good/bad/total/raw, or metric)."""
-    if indicator.threshold is not None:
-        return {"metric": indicator.threshold.metric}
-    ratio = indicator.ratio
-    if ratio is None:
-        return {}
-    candidates = {"good": ratio.good, "bad": ratio.bad, "total": ratio.total, "raw": ratio.raw}
-    return {role: q for role, q in candidates.items() if q is not None}
-
-
 @dataclass(frozen=True)
 class Side:
     """What one side of a reconciliation reads: a label, the indicator, its objective."""
@@ -120,7 +109,7 @@ def reconcile(
     for side, notes in ((side_a, report.notes_a), (side_b, report.notes_b)):
         buckets = {
             role: _read(ws, factory, q, start, end, step)
-            for role, q in roles_of(side.indicator).items()
+            for role, q in side.indicator.queries().items()
         }
         try:
             events = events_for(side.indicator, side.objective, buckets)

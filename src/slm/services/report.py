@@ -35,7 +35,7 @@ from slm.domain.series import DEFAULT_STEP, Buckets, EventSeries, floor_to_step
 from slm.domain.tally import Tally
 from slm.domain.window_totals import WindowPush
 from slm.domain.windows import window_label
-from slm.services.evaluate import Failure, _Reader, _roles, read_span, rollup_notes
+from slm.services.evaluate import Failure, _Reader, read_span, rollup_notes
 from slm.services.ports import SourceFactory, WindowSource
 from slm.spec.workspace import Workspace
 
@@ -238,7 +238,7 @@ def _report_objective(
 ) -> ObjectiveReport:
     check_target(objective.target)
     indicator = slo.indicator_for(objective)
-    roles = _roles(indicator)
+    roles = indicator.queries()
     why = _pushable(slo, indicator) if pushed is not None else "pushdown turned off"
     reports: dict[timedelta, WindowReport] = {}
     need_buckets: dict[timedelta, str] = {}
@@ -304,7 +304,7 @@ def report_workspace(
             for objective in slo.objectives:
                 indicator = slo.indicator_for(objective)
                 if _pushable(slo, indicator) is None:
-                    candidates.extend(_roles(indicator).values())
+                    candidates.extend(indicator.queries().values())
         pushed = _push(ws, factory, candidates, end, wins)
     reader = _Reader(ws, factory, step)
     for name in wanted:

@@ -28,7 +28,6 @@ from slm.domain.retention import (
     policy_for,
 )
 from slm.services.ports import Clock, SystemClock
-from slm.services.reconcile import roles_of
 from slm.services.views import iso
 from slm.spec.workspace import Workspace
 from slm.store.db import Store
@@ -119,7 +118,7 @@ def store_series_services(ws: Workspace) -> dict[str, frozenset[str]]:
     out: dict[str, set[str]] = {}
     for slo in ws.slos.values():
         for objective in slo.objectives:
-            for q in roles_of(slo.indicator_for(objective)).values():
+            for q in slo.indicator_for(objective).queries().values():
                 series = q.spec.get("series")
                 if q.source_type.lower() == "store" and isinstance(series, str):
                     out.setdefault(series, set()).add(slo.service)

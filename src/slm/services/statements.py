@@ -245,12 +245,7 @@ def complete_periods(ag: Agreement, at: datetime, count: int) -> list[Period]:
 def _roles(slo: SLO, objective: str) -> tuple[Any, Any, dict[str, MetricQuery]]:
     obj = next(o for o in slo.objectives if o.name == objective)
     indicator = slo.indicator_for(obj)
-    if indicator.threshold is not None:
-        return obj, indicator, {"metric": indicator.threshold.metric}
-    ratio = indicator.ratio
-    assert ratio is not None
-    roles = {"good": ratio.good, "bad": ratio.bad, "total": ratio.total, "raw": ratio.raw}
-    return obj, indicator, {r: q for r, q in roles.items() if q is not None}
+    return obj, indicator, indicator.queries()
 
 
 @dataclass
