@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 
 from slm.cli import app
 from slm.services.backfill import backfill, plan, series_key
+from slm.services.ports import SeriesIdentity
 from slm.sources.factory import SourceFactory
 from slm.spec.loader import load_workspace
 from slm.store.db import Store
@@ -102,10 +103,10 @@ def specs(history: History, tmp_path: Path) -> Path:
 
 def test_stored_buckets_equal_live_reads(specs: Path, store: Store) -> None:
     ws = load_workspace([specs])
-    items, others = plan(ws)
+    factory = SourceFactory()
+    items, others = plan(ws, factory)
     assert len(items) == 4 and not others  # the shared total query is read once
     start, end = START + timedelta(minutes=7), END - timedelta(hours=1, minutes=3)
-    factory = SourceFactory()
     planned: list[int] = []
     steps: list[int] = []
     report = backfill(ws, store, factory, start, end, on_plan=planned.append, advance=steps.append)
@@ -128,12 +129,17 @@ def test_stored_buckets_equal_live_reads(specs: Path, store: Store) -> None:
 
 def test_series_keys_are_stable_and_distinct(specs: Path, history: History) -> None:
     ws = load_workspace([specs])
-    keys = [series_key(i.query, i.datasource) for i in plan(ws)[0]]
+    keys = [i.key for i in plan(ws, SourceFactory())[0]]
     assert len(set(keys)) == 4
     assert all(
         k.startswith("prometheus/prom/") and len(k) == len("prometheus/prom/") + 16 for k in keys
     )
-    assert keys == [series_key(i.query, i.datasource) for i in plan(load_workspace([specs]))[0]]
+    again = plan(load_workspace([specs]), SourceFactory())[0]
+    assert keys == [i.key for i in again]
+    for i in again:  # the key is the source's identity of the query, hashed
+        source = SourceFactory().for_query(i.query, i.datasource)
+        assert isinstance(source, SeriesIdentity)
+        assert series_key(source, i.query, i.datasource) == i.key
 
 
 def test_cli_backfill_and_bad_ranges(specs: Path, tmp_path: Path) -> None:

@@ -154,7 +154,7 @@ def serve(
         evaluation_intervals,
     )
     from slm.services.status import StatusBoard
-    from slm.sources.bucket_cache import CachingFactory
+    from slm.sources.bucket_cache import BucketCache
     from slm.sources.factory import SourceFactory, load_adapters
     from slm.spec.loader import load_workspace
     from slm.store.db import open_store
@@ -198,16 +198,13 @@ def serve(
     alerting = _alerting(ws, store, clock)
     loop = EvaluationLoop(
         ws,
-        IsolatedSources(
-            (lambda: CachingFactory(SourceFactory(store=store)))
-            if source_cache
-            else (lambda: SourceFactory(store=store))
-        ),
+        IsolatedSources(lambda: SourceFactory(store=store)),
         store,
         board,
         clock=clock,
         settings=settings,
         hooks=[alerting.pipeline],
+        cache=BucketCache() if source_cache else None,
     )
     background: list[BackgroundTask] = [loop.run]
     if notify:

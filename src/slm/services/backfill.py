@@ -27,9 +27,8 @@ from slm.domain.errors import DataError, SourceError
 from slm.domain.model import DataSource, MetricQuery
 from slm.domain.series import DEFAULT_STEP, Buckets, floor_to_step
 from slm.services.evaluate import queries
-from slm.services.ports import SourceFactory
-from slm.sources.prometheus import per_second
-from slm.sources.prometheus_config import config_for
+from slm.services.ports import SeriesIdentity, SourceFactory
+from slm.services.reading import SourceReader
 from slm.spec.workspace import Workspace
 from slm.store.db import Store
 
@@ -72,29 +71,27 @@ def is_prometheus(query: MetricQuery, datasource: DataSource | None) -> bool:
     return kind.lower() == "prometheus"
 
 
-def series_key(query: MetricQuery, datasource: DataSource | None) -> str:
+def series_key(source: SeriesIdentity, query: MetricQuery, datasource: DataSource | None) -> str:
     """The stable name a backfilled query is stored under (see the module docstring)."""
-    url = config_for(datasource, query.spec, query.base_dir).url
-    payload = {
-        "url": url,
-        "query": query.spec.get("query"),
-        "counter": query.counter,
-        "perSecond": per_second(query),
-    }
+    payload = source.series_identity(query)
     digest = hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
     return f"prometheus/{datasource.name if datasource else 'inline'}/{digest[:16]}"
 
 
-def plan(ws: Workspace) -> tuple[list[BackfillQuery], set[str]]:
+def plan(ws: Workspace, factory: SourceFactory) -> tuple[list[BackfillQuery], set[str]]:
     """The distinct Prometheus queries of the workspace, and the other source types seen."""
     found: dict[str, BackfillQuery] = {}
     others: set[str] = set()
+    reader = SourceReader(ws, factory)
     for q in queries(ws):
-        ds = ws.datasources.get(q.source) if q.source else None
+        ds = reader.datasource(q)
         if not is_prometheus(q, ds):
-            others.add(ds.type if ds is not None else q.source_type)
+            others.add(reader.source_type(q))
             continue
-        key = series_key(q, ds)
+        source = reader.source(q)
+        if not isinstance(source, SeriesIdentity):
+            raise SourceError(f"{reader.label(q)}: its reads cannot be kept (no series identity)")
+        key = series_key(source, q, ds)
         found.setdefault(key, BackfillQuery(key, q, ds))
     return [found[k] for k in sorted(found)], others
 
@@ -130,17 +127,17 @@ def backfill(
     end = floor_to_step(end, step) + (step if floor_to_step(end, step) < end else timedelta())
     if start >= end:
         raise DataError(f"empty range: --from {start.isoformat()} is not before --to")
-    items, others = plan(ws)
+    items, others = plan(ws, factory)
     report = BackfillReport(start, end, skipped_types=others)
     parts = slices(start, end)
     if on_plan is not None:
         on_plan(len(items) * len(parts))
 
     def read(item: BackfillQuery) -> list[Buckets]:
-        source = factory.for_query(item.query, item.datasource)
+        reader = SourceReader(ws, factory, step)  # one per query: each runs in its own thread
         out = []
         for lo, hi in parts:
-            out.append(source.read(item.query, lo, hi, step))
+            out.append(reader.read(item.query, lo, hi))
             if advance is not None:
                 advance(1)
         return out

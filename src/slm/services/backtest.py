@@ -24,12 +24,13 @@ from slm.domain.alert_state import AlertRule, AlertSettings, catalogue_rules
 from slm.domain.backtest import BurnHistory, Incident, PolicyResult, PolicyRun
 from slm.domain.errors import DataError, Problem, SourceError, SpecError
 from slm.domain.indicators import events_for
-from slm.domain.model import SLO, MetricQuery, Objective
-from slm.domain.series import DEFAULT_STEP, Buckets, EventSeries, floor_to_step
+from slm.domain.model import SLO, Objective
+from slm.domain.series import DEFAULT_STEP, EventSeries, floor_to_step
 from slm.domain.windows import period_length
 from slm.services.alerting import policy_rules
 from slm.services.evaluate import Failure, read_span
-from slm.services.ports import SourceFactory
+from slm.services.ports import Reader, SourceFactory
+from slm.services.reading import SourceReader
 from slm.spec.catalogues import default_catalogue
 from slm.spec.checks import CATALOGUE_KEY
 from slm.spec.loader import load_workspace
@@ -242,19 +243,6 @@ class BacktestReport:
     histories: list[BurnHistory] = field(default_factory=list)
 
 
-class _Reader:
-    def __init__(self, ws: Workspace, factory: SourceFactory, step: timedelta):
-        self.ws, self.factory, self.step = ws, factory, step
-        self._memo: dict[tuple[str, datetime, datetime], Buckets] = {}
-
-    def read(self, q: MetricQuery, start: datetime, end: datetime) -> Buckets:
-        key = (q.key, start, end)
-        if key not in self._memo:
-            ds = self.ws.datasources.get(q.source) if q.source else None
-            self._memo[key] = self.factory.for_query(q, ds).read(q, start, end, self.step)
-        return self._memo[key]
-
-
 def run_backtest(
     ws: Workspace,
     factory: SourceFactory,
@@ -283,7 +271,7 @@ def run_backtest(
         incidents=None if incidents is None else list(incidents),
     )
     runs = [PolicyRun(p.name, floor_to_step(end, step)) for p in policies]
-    reader = _Reader(ws, factory, step)
+    reader = SourceReader(ws, factory, step)
     for name in names:
         if advance is not None:
             advance(1)  # this SLO is under way
@@ -315,7 +303,7 @@ def run_backtest(
 
 
 def _events(
-    slo: SLO, objective: Objective, reader: _Reader, span: tuple[datetime, datetime]
+    slo: SLO, objective: Objective, reader: Reader, span: tuple[datetime, datetime]
 ) -> EventSeries:
     indicator = slo.indicator_for(objective)
     buckets = {role: reader.read(q, *span) for role, q in indicator.queries().items()}

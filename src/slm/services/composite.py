@@ -24,7 +24,6 @@ measured column and is listed under ``assumed``.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -48,12 +47,13 @@ from slm.domain.composite_minutes import (
 )
 from slm.domain.errors import DataError, SourceError
 from slm.domain.indicators import events_for
-from slm.domain.model import SLO, MetricQuery, RollingWindow
+from slm.domain.model import SLO, RollingWindow
 from slm.domain.results import ObjectiveResult
-from slm.domain.series import DEFAULT_STEP, Buckets
+from slm.domain.series import DEFAULT_STEP
 from slm.domain.windows import window_bounds
 from slm.services.evaluate import evaluate_slo
 from slm.services.ports import SourceFactory
+from slm.services.reading import SourceReader
 from slm.spec.workspace import Workspace
 
 DEFAULT_WINDOW = timedelta(days=30)
@@ -90,40 +90,6 @@ class CompositeReport:
     window: timedelta
     rows: list[ComponentRow] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
-
-
-class CachedReader:
-    """Reads metric queries through the factory once per (query, span); a span inside one
-    already read is sliced from it."""
-
-    def __init__(self, ws: Workspace, factory: SourceFactory, step: timedelta):
-        self.ws, self.factory, self.step = ws, factory, step
-        self._memo: dict[tuple[str, datetime, datetime], Buckets] = {}
-
-    def read(self, q: MetricQuery, start: datetime, end: datetime) -> Buckets:
-        query = json.dumps(
-            [q.source, q.source_type, dict(q.spec), q.base_dir, q.counter], default=str
-        )
-        key = (query, start, end)
-        if key not in self._memo:
-            inside = self._inside(query, start, end)
-            if inside is not None:
-                return inside
-            ds = self.ws.datasources.get(q.source) if q.source else None
-            self._memo[key] = self.factory.for_query(q, ds).read(q, start, end, self.step)
-        return self._memo[key]
-
-    def _inside(self, query: str, start: datetime, end: datetime) -> Buckets | None:
-        for (known, s, e), b in self._memo.items():
-            if known != query or not (s <= start and end <= e) or b.step != self.step:
-                continue
-            offset, misaligned = divmod(start - b.start, self.step)
-            length, partial = divmod(end - start, self.step)
-            if misaligned or partial or offset < 0 or offset + length > len(b):
-                continue
-            cut = slice(offset, offset + length)
-            return Buckets(start, self.step, b.values[cut], b.present[cut])
-        return None
 
 
 def design_own(c: Component, slos: Mapping[str, SLO]) -> float:
@@ -175,7 +141,7 @@ def measure_objectives(
 ) -> Measurements:
     """Evaluate each (SLO, objective) over ``[at - window, at)`` and take its up fraction
     per bucket over the same span; a failing SLO is a message, not an exception."""
-    reader = CachedReader(ws, factory, step)
+    reader = SourceReader(ws, factory, step)
     start, end = window_bounds(RollingWindow(window), at, step)
     out = Measurements(start, end, step)
     wanted = set(bindings)

@@ -1,9 +1,10 @@
 """Evaluate every SLO objective of a workspace at an instant.
 
-Reads each metric query once for the span every objective of the SLO needs (its window and
-the longest alert window), shapes the buckets into events per objective and hands them to
-the engine. A source that fails affects only the SLOs that use it: they are reported as
-failures beside the results of the rest.
+Reads each metric query once, through the one reader (``services/reading.py``), for the
+span every objective of the SLO needs (its window and the longest alert window), shapes the
+buckets into events per objective and hands them to the engine. A source that fails
+affects only the SLOs that use it: they are reported as failures beside the results of the
+rest.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from slm.domain.retention import StoredBuckets
 from slm.domain.series import DEFAULT_STEP, Buckets, floor_to_step
 from slm.domain.windows import period_length, window_bounds
 from slm.services.ports import SourceFactory
+from slm.services.reading import SourceReader
 from slm.spec.catalogues import default_catalogue
 from slm.spec.workspace import Workspace
 
@@ -37,22 +39,6 @@ class EvaluationReport:
     at: datetime
     results: list[ObjectiveResult] = field(default_factory=list)
     failures: list[Failure] = field(default_factory=list)
-
-
-class _Reader:
-    """Reads queries through the factory, memoising identical (query, span) reads."""
-
-    def __init__(self, ws: Workspace, factory: SourceFactory, step: timedelta):
-        self.ws, self.factory, self.step = ws, factory, step
-        self._memo: dict[tuple[str, datetime, datetime], Buckets] = {}
-
-    def read(self, q: MetricQuery, start: datetime, end: datetime) -> Buckets:
-        key = (q.key, start, end)
-        if key not in self._memo:
-            ds = self.ws.datasources.get(q.source) if q.source else None
-            source = self.factory.for_query(q, ds)
-            self._memo[key] = source.read(q, start, end, self.step)
-        return self._memo[key]
 
 
 def read_span(
@@ -119,7 +105,7 @@ def evaluate_workspace(
 ) -> EvaluationReport:
     """Results for every objective of every SLO (or of ``names``), in name order."""
     report = EvaluationReport(at=at)
-    reader = _Reader(ws, factory, step)
+    reader = SourceReader(ws, factory, step)
     wanted = sorted(ws.slos) if names is None else list(names)
     for name in wanted:
         slo = ws.slos[name]

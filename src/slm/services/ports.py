@@ -62,6 +62,8 @@ __all__ = [
     "Clock",
     "FixedClock",
     "MetricSource",
+    "Reader",
+    "SeriesIdentity",
     "SourceFactory",
     "SystemClock",
     "WindowPush",
@@ -74,3 +76,29 @@ class SourceFactory(Protocol):
     """Builds the adapter for a DataSource (or for an inline source type)."""
 
     def for_query(self, query: MetricQuery, datasource: DataSource | None) -> MetricSource: ...
+
+
+class Reader(Protocol):
+    """How use cases read measurements: a query's buckets over ``[start, end)`` on the
+    reader's ``step`` grid. ``services/reading.py`` has the one implementation
+    (``SourceReader``) and the decorators that wrap it; errors name the source read."""
+
+    @property
+    def step(self) -> timedelta: ...
+
+    def datasource(self, query: MetricQuery) -> DataSource | None: ...
+
+    def source_type(self, query: MetricQuery) -> str: ...
+
+    def label(self, query: MetricQuery) -> str: ...
+
+    def read(self, query: MetricQuery, start: datetime, end: datetime) -> Buckets: ...
+
+
+@runtime_checkable
+class SeriesIdentity(Protocol):
+    """Optional port of a metric source whose reads can be kept in the store
+    (``slm backfill``): what identifies a query's series on its backend (server, query
+    text, flags), stable across runs."""
+
+    def series_identity(self, query: MetricQuery) -> dict[str, object]: ...

@@ -1,10 +1,10 @@
 """Where the numbers of an evaluation came from, and what the data looked like.
 
-``TracingReader`` reads metric queries through a ``SourceFactory`` (as ``evaluate_slo``
-expects) and remembers, per query: the DataSource name and type, the query, the span read,
-how many buckets had data, the newest bucket with data, and how many buckets lie *in the
-future* (more than the tolerance after the clock, read from a look-ahead span). A failing
-read is re-raised as ``SourceError`` naming the DataSource.
+``Traced`` wraps a reader (``services/reading.py``; as ``evaluate_slo`` expects) and
+remembers, per query: the DataSource name and type, the query, the span read, how many
+buckets had data, the newest bucket with data, and how many buckets lie *in the future*
+(more than the tolerance after the clock, read from a look-ahead span). The reader it wraps
+labels a failing read with its DataSource.
 
 From these traces, ``provenance`` gives the record stored with each evaluation (source,
 type, query, method, coverage per query) and ``data_quality`` the per-SLO report of future
@@ -22,11 +22,11 @@ from typing import Any
 
 import numpy as np
 
-from slm.domain.errors import DataError, SlmError, SourceError
 from slm.domain.model import SLO, MetricQuery, Objective
 from slm.domain.results import ObjectiveResult
 from slm.domain.series import Buckets, floor_to_step
-from slm.services.ports import SourceFactory
+from slm.services.ports import Reader
+from slm.services.reading import ReaderDecorator
 from slm.services.views import iso
 from slm.spec.workspace import Workspace
 
@@ -36,12 +36,6 @@ log = logging.getLogger("slm.serve")
 def source_type(ws: Workspace, q: MetricQuery) -> str:
     ds = ws.datasources.get(q.source) if q.source else None
     return ds.type if ds is not None else q.source_type
-
-
-def query_key(q: MetricQuery) -> str:
-    return json.dumps(
-        [q.source, q.source_type, dict(q.spec), q.base_dir], sort_keys=True, default=str
-    )
 
 
 def store_series(ws: Workspace, slo: SLO) -> set[str]:
@@ -94,49 +88,29 @@ class DataQuality:
         }
 
 
-class TracingReader:
-    """A memoising reader for ``evaluate_slo`` that records a ``QueryTrace`` per query."""
+class Traced(ReaderDecorator):
+    """A reader (for ``evaluate_slo``) that records a ``QueryTrace`` per query: the span
+    read, and a look-ahead span after ``now`` plus the tolerance for future buckets."""
 
-    def __init__(
-        self,
-        ws: Workspace,
-        factory: SourceFactory,
-        step: timedelta,
-        now: datetime,
-        tolerance: timedelta,
-        lookahead: timedelta,
-    ):
-        self.ws, self.factory, self.step = ws, factory, step
+    def __init__(self, inner: Reader, now: datetime, tolerance: timedelta, lookahead: timedelta):
+        super().__init__(inner)
         self.now, self.tolerance, self.lookahead = now, tolerance, lookahead
         self.traces: dict[str, QueryTrace] = {}
-        self._memo: dict[tuple[str, datetime, datetime], Buckets] = {}
 
     def read(self, q: MetricQuery, start: datetime, end: datetime) -> Buckets:
-        key = query_key(q)
-        if (key, start, end) in self._memo:
-            return self._memo[(key, start, end)]
-        ds = self.ws.datasources.get(q.source) if q.source else None
-        kind = ds.type if ds is not None else q.source_type
-        label = f"DataSource {ds.name} ({kind})" if ds else f"inline {kind} source"
-        try:
-            source = self.factory.for_query(q, ds)
-            buckets = source.read(q, start, end, self.step)
+        buckets = self.inner.read(q, start, end)
+        if q.key not in self.traces:
             future_from = floor_to_step(self.now + self.tolerance, self.step) + self.step
-            ahead = source.read(q, future_from, future_from + self.lookahead, self.step)
-        except SlmError as e:
-            message = str(e) if str(e).startswith("DataSource ") else f"{label}: {e}"
-            raise (DataError if isinstance(e, DataError) else SourceError)(message) from e
-        except Exception as e:  # an adapter bug or a library error: still only this SLO
-            log.debug("read failed for %s", label, exc_info=True)
-            raise SourceError(f"{label}: {type(e).__name__}: {e}") from e
-        self._memo[(key, start, end)] = buckets
-        self.traces[key] = _trace(q, ds.name if ds else None, kind, buckets, ahead)
+            ahead = self.inner.read(q, future_from, future_from + self.lookahead)
+            ds = self.datasource(q)
+            name = ds.name if ds is not None else None
+            self.traces[q.key] = _trace(q, name, self.source_type(q), buckets, ahead)
         return buckets
 
     def provenance(self, slo: SLO, objective: Objective, result: ObjectiveResult) -> dict[str, Any]:
         queries = []
         for role, q in slo.indicator_for(objective).queries().items():
-            t = self.traces.get(query_key(q))
+            t = self.traces.get(q.key)
             if t is None:
                 continue
             queries.append(

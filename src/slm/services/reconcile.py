@@ -12,13 +12,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
 
 from slm.domain.durations import format_duration
 from slm.domain.errors import NotFoundError, SlmError
 from slm.domain.indicators import events_for
-from slm.domain.model import Indicator, MetricQuery, Objective
+from slm.domain.model import Indicator, Objective
 from slm.domain.reconcile import (
     Day,
     DayComparison,
@@ -30,6 +30,7 @@ from slm.domain.reconcile import (
 from slm.domain.retention import StoredBuckets
 from slm.domain.series import DEFAULT_STEP, Buckets
 from slm.services.ports import SourceFactory
+from slm.services.reading import SourceReader
 from slm.services.views import iso
 from slm.spec.workspace import Workspace
 
@@ -106,11 +107,9 @@ def reconcile(
     start, end = days[0].start, days[-1].end
     report = ReconcileReport(side_a.label, side_b.label, time_zone, tolerance_pp)
     sides = []
+    reader = SourceReader(ws, factory, step)
     for side, notes in ((side_a, report.notes_a), (side_b, report.notes_b)):
-        buckets = {
-            role: _read(ws, factory, q, start, end, step)
-            for role, q in side.indicator.queries().items()
-        }
+        buckets = {role: reader.read(q, start, end) for role, q in side.indicator.queries().items()}
         try:
             events = events_for(side.indicator, side.objective, buckets)
         except ValueError as e:
@@ -119,18 +118,6 @@ def reconcile(
         notes.update(_rollup_notes(buckets.values(), days))
     report.days = compare_days(days, sides[0], sides[1], tolerance_pp)
     return report
-
-
-def _read(
-    ws: Workspace,
-    factory: SourceFactory,
-    q: MetricQuery,
-    start: datetime,
-    end: datetime,
-    step: timedelta,
-) -> Buckets:
-    ds = ws.datasources.get(q.source) if q.source else None
-    return factory.for_query(q, ds).read(q, start, end, step)
 
 
 def _rollup_notes(buckets: Iterable[Buckets], days: list[Day]) -> dict[date, DayNote]:

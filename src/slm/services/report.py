@@ -35,8 +35,9 @@ from slm.domain.series import DEFAULT_STEP, Buckets, EventSeries, floor_to_step
 from slm.domain.tally import Tally
 from slm.domain.window_totals import WindowPush
 from slm.domain.windows import window_label
-from slm.services.evaluate import Failure, _Reader, read_span, rollup_notes
-from slm.services.ports import SourceFactory, WindowSource
+from slm.services.evaluate import Failure, read_span, rollup_notes
+from slm.services.ports import Reader, SourceFactory, WindowSource
+from slm.services.reading import SourceReader
 from slm.spec.workspace import Workspace
 
 DEFAULT_WINDOWS = (
@@ -116,8 +117,7 @@ class _Pushed:
 
 
 def _push(
-    ws: Workspace,
-    factory: SourceFactory,
+    reader: SourceReader,
     queries: Iterable[MetricQuery],
     end: datetime,
     windows: Sequence[timedelta],
@@ -128,9 +128,8 @@ def _push(
         key = q.key
         if key in pushed.answers or key in pushed.unsupported or key in pushed.per_bucket:
             continue
-        ds = ws.datasources.get(q.source) if q.source else None
         try:
-            source = factory.for_query(q, ds)
+            source = reader.source(q)
         except (SourceError, DataError) as e:
             pushed.answers[key] = WindowPush(error=str(e))
             continue
@@ -233,7 +232,7 @@ def _report_objective(
     end: datetime,
     windows: Sequence[timedelta],
     pushed: _Pushed | None,
-    reader: _Reader,
+    reader: Reader,
     step: timedelta,
 ) -> ObjectiveReport:
     check_target(objective.target)
@@ -296,6 +295,7 @@ def report_workspace(
     end = floor_to_step(at, step)
     report = Report(at=at, end=end, windows=wins)
     wanted = sorted(ws.slos) if names is None else list(names)
+    reader = SourceReader(ws, factory, step)
     pushed: _Pushed | None = None
     if pushdown and step == DEFAULT_STEP:
         candidates: list[MetricQuery] = []
@@ -305,8 +305,7 @@ def report_workspace(
                 indicator = slo.indicator_for(objective)
                 if _pushable(slo, indicator) is None:
                     candidates.extend(indicator.queries().values())
-        pushed = _push(ws, factory, candidates, end, wins)
-    reader = _Reader(ws, factory, step)
+        pushed = _push(reader, candidates, end, wins)
     for name in wanted:
         if advance is not None:
             advance(1)  # this SLO is under way

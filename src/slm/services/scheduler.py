@@ -56,10 +56,12 @@ from slm.domain.model import SLO, DataSource, MetricQuery
 from slm.domain.results import ObjectiveResult
 from slm.domain.series import DEFAULT_STEP
 from slm.services.evaluate import evaluate_slo
-from slm.services.ports import Clock, MetricSource, SourceFactory, SystemClock
-from slm.services.provenance import DataQuality, TracingReader, store_series
+from slm.services.ports import Clock, MetricSource, Reader, SourceFactory, SystemClock
+from slm.services.provenance import DataQuality, Traced, store_series
+from slm.services.reading import BucketCached, SourceReader
 from slm.services.status import StatusBoard
 from slm.services.views import result_view
+from slm.sources.bucket_cache import BucketCache
 from slm.spec.workspace import Workspace
 from slm.store.db import Store
 from slm.store.history import HistoryRepository, ServedEvaluation
@@ -268,8 +270,10 @@ class EvaluationLoop:
         wall: Clock | None = None,
         rng: random.Random | None = None,
         hooks: Sequence[EvaluationHook] = (),
+        cache: BucketCache | None = None,
     ):
         self.ws, self.factory, self.store, self.board = ws, factory, store, board
+        self.cache = cache  # kept buckets of Prometheus queries between evaluations
         self.hooks = list(hooks)
         self.clock = clock
         self.wall = wall or SystemClock()
@@ -401,7 +405,10 @@ class EvaluationLoop:
     def compute(self, slo: SLO, at: datetime) -> Computed:
         """Read the SLO's sources and evaluate it at ``at`` (runs in a worker thread)."""
         s = self.settings
-        reader = TracingReader(self.ws, self.factory, s.step, at, s.future_tolerance, s.lookahead)
+        inner: Reader = SourceReader(self.ws, self.factory, s.step)
+        if self.cache is not None:
+            inner = BucketCached(inner, self.cache)
+        reader = Traced(inner, at, s.future_tolerance, s.lookahead)
         results = evaluate_slo(slo, at, reader.read, step=s.step)
         provenance = tuple(
             reader.provenance(slo, objective, r)

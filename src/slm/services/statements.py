@@ -85,6 +85,7 @@ from slm.domain.statement import (
 from slm.domain.windows import calendar_period
 from slm.services.evaluate import rollup_notes
 from slm.services.ports import SourceFactory
+from slm.services.reading import ReaderDecorator, SourceReader
 from slm.spec.components import components as workspace_components
 from slm.spec.incident_file import IncidentFile, read_incidents
 from slm.spec.slm_v1 import API_VERSION
@@ -261,6 +262,29 @@ class Inputs:
         return {"sha256": digest, **body}
 
 
+class InputHashing(ReaderDecorator):
+    """A reader that records the sha256 of each query's buckets as a statement input."""
+
+    def __init__(self, inner: SourceReader, inputs: Inputs):
+        super().__init__(inner)
+        self.core, self.inputs = inner, inputs
+        self._hashed: set[tuple[str, datetime, datetime]] = set()
+
+    def read(self, q: MetricQuery, start: datetime, end: datetime) -> Buckets:
+        b = self.inner.read(q, start, end)
+        if (q.key, start, end) not in self._hashed:
+            self._hashed.add((q.key, start, end))
+            span = f"{start.isoformat()}/{end.isoformat()}"
+            label = json.dumps([q.source, q.source_type, dict(q.spec)], sort_keys=True, default=str)
+            h = hashlib.sha256(np.ascontiguousarray(b.values).tobytes())
+            h.update(np.ascontiguousarray(b.present).tobytes())
+            self.inputs.data[f"{label} {span}"] = h.hexdigest()
+        return b
+
+    def held(self) -> list[Buckets]:
+        return self.core.held()
+
+
 class _Data:
     """Reads every query and incident file once for a span; records hashes of what it read."""
 
@@ -275,39 +299,26 @@ class _Data:
         has_store: bool = False,
     ):
         self.ws, self.factory, self.start, self.end = ws, factory, start, end
-        self._buckets: dict[str, Buckets] = {}
         self._files: dict[str, IncidentFile] = {}
         self.stored = stored
         self.has_store = has_store or stored is not None
         self.inputs = Inputs()
+        self.reader = InputHashing(SourceReader(ws, factory, MINUTE), self.inputs)
         if stored is not None:
             self.inputs.data["incidents store"] = stored.sha256
 
     def events(self, slo_name: str, objective: str) -> EventSeries:
         slo = self.ws.slos[slo_name]
         obj, indicator, roles = _roles(slo, objective)
-        buckets = {role: self._read(q) for role, q in roles.items()}
+        buckets = {role: self.reader.read(q, self.start, self.end) for role, q in roles.items()}
         try:
             return events_for(indicator, obj, buckets)
         except ValueError as e:
             raise SlmError(f"SLO {slo_name!r}: cannot use its data: {e}") from e
 
-    def _read(self, q: MetricQuery) -> Buckets:
-        key = q.key
-        if key not in self._buckets:
-            ds = self.ws.datasources.get(q.source) if q.source else None
-            b = self.factory.for_query(q, ds).read(q, self.start, self.end, MINUTE)
-            self._buckets[key] = b
-            h = hashlib.sha256(np.ascontiguousarray(b.values).tobytes())
-            h.update(np.ascontiguousarray(b.present).tobytes())
-            span = f"{self.start.isoformat()}/{self.end.isoformat()}"
-            label = json.dumps([q.source, q.source_type, dict(q.spec)], sort_keys=True, default=str)
-            self.inputs.data[f"{label} {span}"] = h.hexdigest()
-        return self._buckets[key]
-
     def read_buckets(self) -> list[Buckets]:
         """Everything read so far (to say when retention roll-ups stood in)."""
-        return list(self._buckets.values())
+        return self.reader.held()
 
     def incidents(self, m: IncidentMeasure) -> IncidentFile:
         if not m.path:

@@ -11,6 +11,10 @@ before it), the whole span is read again, so a change further back is picked up 
 that time. A read that starts at or after the kept span's end (the look-ahead read for
 future buckets) goes to the source and is not kept.
 
+``slm serve`` uses it through the reading path: ``services/reading.BucketCached`` wraps
+the reader of each evaluation. ``CachedSource``/``CachingFactory`` put the same cache in
+front of a source or a factory, for callers that hold one of those.
+
 Splicing is exact for sources whose bucket ``i`` depends only on data at or inside its
 own boundaries, as the Prometheus adapter's buckets do (values just before each
 boundary; counters as increases between consecutive boundaries).

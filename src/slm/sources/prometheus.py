@@ -89,6 +89,15 @@ class PrometheusSource:
         """Sources of one server answer each other's window totals (``WindowSource``)."""
         return self.client
 
+    def series_identity(self, query: MetricQuery) -> dict[str, object]:
+        """What names the query's series when its reads are kept (``SeriesIdentity``)."""
+        return {
+            "url": self.client.config.url,
+            "query": query.spec.get("query"),
+            "counter": query.counter,
+            "perSecond": per_second(query),
+        }
+
     def window_totals(
         self, queries: Sequence[MetricQuery], end: datetime, windows: Sequence[timedelta]
     ) -> list[WindowPush]:
