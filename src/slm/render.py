@@ -9,7 +9,7 @@ from rich.table import Table
 from rich.text import Text
 
 from slm.domain.durations import format_duration
-from slm.domain.model import RollingWindow
+from slm.domain.model import RollingWindow, group_text
 from slm.domain.results import ObjectiveResult
 from slm.services.views import iso
 
@@ -66,12 +66,12 @@ def status_table(results: Sequence[ObjectiveResult], at: datetime) -> Table:
     for r in results:
         sli = Text(_pct(r.sli)) if r.status == "ok" else Text("no data", style="dim")
         for note in r.notes:
-            notes.append(f"{r.slo} / {r.objective}: {note}")
+            notes.append(f"{r.slo} / {r.objective}{group_text(r.group)}: {note}")
             sli.append(" *", style="yellow")
         table.add_row(
             r.service,
             r.slo,
-            r.objective,
+            r.objective + (f" {group_text(r.group)}" if r.group else ""),
             _pct(r.target, 2),
             _window(r),
             sli,

@@ -128,3 +128,43 @@ def test_traces_are_kept_per_query_key_counter_included() -> None:
     assert reader.traces[counter.key].expected == 60
     # the look-ahead read (for future buckets) went through the same reader
     assert reader.traces[plain.key].future_buckets == 60
+
+
+class _Grouping:
+    """A source with two groups (the ``GroupedSource`` port), counting its reads."""
+
+    def __init__(self) -> None:
+        self.reads = 0
+
+    def read_groups(
+        self,
+        query: MetricQuery,
+        labels: tuple[str, ...],
+        start: datetime,
+        end: datetime,
+        step: timedelta,
+    ) -> dict[tuple[tuple[str, str], ...], Buckets]:
+        self.reads += 1
+        whole = FakeSource({"s": _series()})
+        return {
+            ((labels[0], "eu"),): whole.read(query, start, end, step),
+            ((labels[0], "us"),): Buckets.empty(start, end, step),
+        }
+
+    def read(self, query: MetricQuery, start: datetime, end: datetime, step: timedelta) -> Buckets:
+        raise AssertionError("a grouped SLO is never read as one sum")
+
+
+def test_groups_are_read_once_and_sliced_and_refused_where_a_source_has_none() -> None:
+    source = _Grouping()
+    reader = SourceReader(_ws(), _Factory(source), MIN)  # type: ignore[arg-type]
+    q = MetricQuery(None, "SQL", {"series": "s"})
+    whole = reader.read_groups(q, ("region",), T0, T0 + 5 * H)
+    part = reader.read_groups(q, ("region",), T0 + H, T0 + 2 * H)
+    assert source.reads == 1 and list(part) == [(("region", "eu"),), (("region", "us"),)]
+    eu = part[(("region", "eu"),)]
+    np.testing.assert_array_equal(eu.values, whole[(("region", "eu"),)].values[60:120])
+    plain = SourceReader(_ws(), FakeSourceFactory(FakeSource({"s": _series()})), MIN)
+    with pytest.raises(DataError) as info:
+        plain.read_groups(MetricQuery(None, "Fake", {"series": "s"}), ("region",), T0, T0 + H)
+    assert str(info.value).startswith("inline Fake source: a Fake source cannot tell groups apart")

@@ -1,7 +1,8 @@
 """``/metrics``: a prometheus-client collector over the latest status (no global gauges).
 
 Naming: every series starts with ``slm_``; SLO series carry ``slo`` and ``service``
-labels, objective series also ``objective``; ratios end in ``_ratio``, durations in
+labels, objective series also ``objective`` (and, for a grouped SLO, the group's own labels,
+one series per group); ratios end in ``_ratio``, durations in
 ``_seconds``, instants in ``_timestamp_seconds``, counters in ``_total``. The numbers of a
 *stale* SLO (see ``slm.services.status``) are not exported, so nothing old is presented as
 current; ``slm_slo_stale`` and ``slm_slo_last_success_timestamp_seconds`` say why. The
@@ -10,13 +11,14 @@ full list is in docs/metrics.md.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from slm.domain.durations import format_duration
+from slm.domain.model import Group
 from slm.services.ports import Clock
 from slm.services.status import SloState, StatusBoard
 
@@ -122,6 +124,20 @@ def _slo_families(states: list[SloState], now: datetime) -> Iterator[Metric]:
     yield from (attempts, late, disorder, superseded, hooks)
 
 
+def _adder(group: Group) -> Callable[[GaugeMetricFamily, list[str], float], None]:
+    """``family.add_metric``, plus the group's own labels on the sample for a result of
+    a grouped SLO (``group_<name>`` where a label name is already one of slm's)."""
+
+    def add(family: GaugeMetricFamily, values: list[str], value: float) -> None:
+        family.add_metric(values, value)
+        if group:
+            sample = family.samples[-1]
+            extra = {(f"group_{k}" if k in sample.labels else k): v for k, v in group}
+            family.samples[-1] = sample._replace(labels={**sample.labels, **extra})
+
+    return add
+
+
 def _objective_families(states: list[SloState]) -> Iterator[Metric]:
     def gauge(name: str, doc: str, extra: tuple[str, ...] = ()) -> GaugeMetricFamily:
         return GaugeMetricFamily(name, doc, labels=[*OBJ_LABELS, *extra])
@@ -144,22 +160,24 @@ def _objective_families(states: list[SloState]) -> Iterator[Metric]:
     for s in states:
         for r in s.results:
             labels = [s.name, s.service, r.objective]
-            objective.add_metric(labels, r.target)
-            coverage.add_metric(labels, r.coverage.ratio)
-            good.add_metric(labels, r.good)
-            total.add_metric(labels, r.total)
+            add = _adder(r.group)
+            add(objective, labels, r.target)
+            add(coverage, labels, r.coverage.ratio)
+            add(good, labels, r.good)
+            add(total, labels, r.total)
             if r.sli is not None:
-                sli.add_metric(labels, r.sli)
+                add(sli, labels, r.sli)
             eb = r.error_budget
             if eb.remaining_ratio is not None:
-                budget.add_metric(labels, eb.remaining_ratio)
+                add(budget, labels, eb.remaining_ratio)
             if eb.remaining_minutes is not None:
-                budget_min.add_metric(labels, eb.remaining_minutes)
+                add(budget_min, labels, eb.remaining_minutes)
             for window, rate in sorted(r.burn_rates.items()):
                 if rate is not None:
-                    burn.add_metric([*labels, window], rate)
+                    add(burn, [*labels, window], rate)
             for a in r.alerts:
-                firing.add_metric(
+                add(
+                    firing,
                     [
                         *labels,
                         a.severity,

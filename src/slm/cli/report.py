@@ -56,6 +56,7 @@ def report_view(report: Report) -> dict[str, Any]:
                 "slo": o.slo,
                 "service": o.service,
                 "objective": o.objective,
+                **({"group": dict(o.group)} if o.group else {}),
                 "target": o.target,
                 "windows": [
                     {
@@ -95,6 +96,7 @@ def render_table(report: Report) -> Any:
     from rich.table import Table
 
     from slm.domain.durations import format_duration
+    from slm.domain.model import group_text
     from slm.render import count_text
 
     table = Table(title=f"SLO report at {report.end.isoformat().replace('+00:00', 'Z')}")
@@ -109,7 +111,7 @@ def render_table(report: Report) -> Any:
             ratio = w.error_budget.remaining_ratio
             table.add_row(
                 o.slo,
-                o.objective,
+                o.objective + (f" {group_text(o.group)}" if o.group else ""),
                 format_duration(w.window),
                 _num(None if w.sli is None else w.sli * 100, ".4f") + ("%" if w.sli else ""),
                 count_text(w.good),

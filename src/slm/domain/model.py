@@ -236,3 +236,23 @@ class SLO:
 
     def indicator_for(self, objective: Objective) -> Indicator:
         return objective.indicator or self.indicator
+
+    @property
+    def grouping(self) -> tuple[str, ...]:
+        """The labels a grouped SLO is measured by: one result per value of them (Pyrra's
+        ``grouping``, the ``slm.dev/grouping`` annotation); empty for other SLOs."""
+        return tuple(self.extras.get(GROUPING_EXTRA, ()))
+
+
+GROUPING_EXTRA = "grouping"
+"""The key of ``SLO.extras`` holding a grouped SLO's label names."""
+
+Group = tuple[tuple[str, str], ...]
+"""One group of a grouped SLO: its label values, in the SLO's grouping order."""
+
+
+def group_text(group: Group) -> str:
+    """``{region="eu", tier="gold"}`` (empty for an ungrouped result)."""
+    if not group:
+        return ""
+    return "{" + ", ".join(f'{k}="{v}"' for k, v in group) + "}"

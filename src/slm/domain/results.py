@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
 
-from slm.domain.model import BudgetingMethod, Window
+from slm.domain.model import BudgetingMethod, Group, Window
 
 Status = Literal["ok", "no_data"]
 
@@ -89,3 +89,5 @@ class ObjectiveResult:
     # Caveats about the data behind the numbers, e.g. that roll-ups stood in for buckets
     # retention removed. Empty when the numbers come from the finest data.
     notes: tuple[str, ...] = ()
+    # The group a result of a grouped SLO is for (its label values); () otherwise.
+    group: Group = ()

@@ -44,7 +44,7 @@ from slm.domain.alert_state import (
 from slm.domain.alerting import alert_windows, exhaustion_window
 from slm.domain.durations import format_duration
 from slm.domain.errors import Problem, SpecError
-from slm.domain.model import SLO, AlertCatalogue, Operator, RollingWindow
+from slm.domain.model import SLO, AlertCatalogue, Operator, RollingWindow, group_text
 from slm.domain.results import ObjectiveResult
 from slm.services.ports import Clock, SystemClock
 from slm.spec.catalogues import default_catalogue
@@ -194,7 +194,7 @@ class AlertService:
                 labels = [format_duration(w) for w in rule.windows]
                 checks.append(
                     _Check(
-                        key=f"{r.slo}/{r.objective}/{rule.id}",
+                        key=f"{r.slo}/{r.objective}{group_text(r.group)}/{rule.id}",
                         result=r,
                         rule=rule,
                         obs=obs,
@@ -257,7 +257,11 @@ def _stored(c: _Check, record: AlertRecord) -> StoredAlert:
         severity=c.rule.severity,
         service=c.result.service,
         record=record,
-        details={"burn_rates": dict(c.burn_rates), "thresholds": dict(c.thresholds)},
+        details={
+            "burn_rates": dict(c.burn_rates),
+            "thresholds": dict(c.thresholds),
+            **({"group": dict(c.result.group)} if c.result.group else {}),
+        },
     )
 
 

@@ -28,7 +28,7 @@ from slm.domain.model import SLO, Objective
 from slm.domain.series import DEFAULT_STEP, EventSeries, floor_to_step
 from slm.domain.windows import period_length
 from slm.services.alerting import policy_rules
-from slm.services.evaluate import Failure, read_span
+from slm.services.evaluate import Failure, read_span, ungrouped_use
 from slm.services.ports import Reader, SourceFactory
 from slm.services.reading import SourceReader
 from slm.spec.catalogues import default_catalogue
@@ -305,6 +305,8 @@ def run_backtest(
 def _events(
     slo: SLO, objective: Objective, reader: Reader, span: tuple[datetime, datetime]
 ) -> EventSeries:
+    if slo.grouping:
+        raise DataError(ungrouped_use(slo, "slm alerts backtest"))
     indicator = slo.indicator_for(objective)
     buckets = {role: reader.read(q, *span) for role, q in indicator.queries().items()}
     return events_for(indicator, objective, buckets)

@@ -51,7 +51,7 @@ from slm.domain.model import SLO, RollingWindow
 from slm.domain.results import ObjectiveResult
 from slm.domain.series import DEFAULT_STEP
 from slm.domain.windows import window_bounds
-from slm.services.evaluate import evaluate_slo
+from slm.services.evaluate import evaluate_slo, ungrouped_use
 from slm.services.ports import SourceFactory
 from slm.services.reading import SourceReader
 from slm.spec.workspace import Workspace
@@ -147,6 +147,9 @@ def measure_objectives(
     wanted = set(bindings)
     for name in sorted({slo for slo, _ in wanted}):
         slo = replace(ws.slos[name], window=RollingWindow(window))
+        if slo.grouping:
+            out.failures.append(f"SLO {name}: {ungrouped_use(slo, 'a composite')}")
+            continue
         try:
             for r in evaluate_slo(slo, at, reader.read, step=step):
                 out.results[(name, r.objective)] = r

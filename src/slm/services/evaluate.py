@@ -17,7 +17,7 @@ from slm.domain.durations import format_duration
 from slm.domain.errors import DataError, SourceError
 from slm.domain.evaluation import evaluate_objective
 from slm.domain.indicators import events_for
-from slm.domain.model import SLO, AlertCatalogue, MetricQuery
+from slm.domain.model import SLO, AlertCatalogue, Group, Indicator, MetricQuery
 from slm.domain.results import ObjectiveResult
 from slm.domain.retention import StoredBuckets
 from slm.domain.series import DEFAULT_STEP, Buckets, floor_to_step
@@ -65,24 +65,67 @@ def _span(
     return read_span(slo, at, longest, step)
 
 
+ReadGroups = Callable[[MetricQuery, tuple[str, ...], datetime, datetime], dict[Group, Buckets]]
+
+
 def evaluate_slo(
     slo: SLO,
     at: datetime,
     read: Callable[[MetricQuery, datetime, datetime], Buckets],
     catalogue: AlertCatalogue | None = None,
     step: timedelta = DEFAULT_STEP,
+    *,
+    read_groups: ReadGroups | None = None,
 ) -> list[ObjectiveResult]:
+    """One result per objective; for a grouped SLO one per objective and group (in group
+    order), read through ``read_groups``."""
     cat = catalogue or default_catalogue(period_length(slo.window, at, step))
     start, end = _span(slo, at, cat, step)
     results = []
     for objective in slo.objectives:
         indicator = slo.indicator_for(objective)
+        if slo.grouping:
+            if read_groups is None:
+                raise DataError(ungrouped_use(slo, "this use"))
+            for group, buckets in grouped_buckets(slo, indicator, read_groups, start, end, step):
+                events = events_for(indicator, objective, buckets)
+                result = evaluate_objective(slo, objective, events, at, cat)
+                notes = rollup_notes(buckets.values())
+                results.append(replace(result, notes=notes, group=group))
+            continue
         buckets = {role: read(q, start, end) for role, q in indicator.queries().items()}
         events = events_for(indicator, objective, buckets)
         result = evaluate_objective(slo, objective, events, at, cat)
         notes = rollup_notes(buckets.values())
         results.append(replace(result, notes=notes) if notes else result)
     return results
+
+
+def grouped_buckets(
+    slo: SLO,
+    indicator: Indicator,
+    read_groups: ReadGroups,
+    start: datetime,
+    end: datetime,
+    step: timedelta,
+) -> list[tuple[Group, dict[str, Buckets]]]:
+    """Each group's buckets by role, for every group any role's query returned; a role
+    with no series for a group has no data there (as a query without series)."""
+    by_role = {
+        role: read_groups(q, slo.grouping, start, end) for role, q in indicator.queries().items()
+    }
+    groups = sorted({g for found in by_role.values() for g in found})
+    empty = Buckets.empty(start, end, step)
+    return [(g, {role: found.get(g, empty) for role, found in by_role.items()}) for g in groups]
+
+
+def ungrouped_use(slo: SLO, what: str) -> str:
+    """Why a grouped SLO is refused where results are not computed per group."""
+    return (
+        f"SLO {slo.name} is grouped by {', '.join(slo.grouping)}: {what} does not compute "
+        "per-group figures yet, and a sum across the groups would not be any group's figure "
+        "(evaluate, report and serve compute them per group)"
+    )
 
 
 def rollup_notes(buckets: Iterable[Buckets]) -> tuple[str, ...]:
@@ -110,7 +153,9 @@ def evaluate_workspace(
     for name in wanted:
         slo = ws.slos[name]
         try:
-            report.results.extend(evaluate_slo(slo, at, reader.read, catalogue, step))
+            report.results.extend(
+                evaluate_slo(slo, at, reader.read, catalogue, step, read_groups=reader.read_groups)
+            )
         except (SourceError, DataError) as e:
             report.failures.append(Failure(slo.name, str(e)))
         except ValueError as e:  # mis-shaped data caught by the engine

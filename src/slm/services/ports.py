@@ -6,7 +6,7 @@ from collections.abc import Hashable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Protocol, runtime_checkable
 
-from slm.domain.model import DataSource, MetricQuery
+from slm.domain.model import DataSource, Group, MetricQuery
 from slm.domain.series import Buckets
 from slm.domain.window_totals import WindowPush, WindowTotal
 
@@ -42,6 +42,23 @@ class MetricSource(Protocol):
 
 
 @runtime_checkable
+class GroupedSource(Protocol):
+    """Optional port of a metric source: a query's buckets per group of label values (the
+    groups of a grouped SLO). Buckets as ``MetricSource.read``; a group is the values of
+    ``labels`` in that order (``""`` for a label a series lacks). A source that cannot
+    group by a label (no such column) raises ``DataError`` naming it."""
+
+    def read_groups(
+        self,
+        query: MetricQuery,
+        labels: tuple[str, ...],
+        start: datetime,
+        end: datetime,
+        step: timedelta,
+    ) -> dict[Group, Buckets]: ...
+
+
+@runtime_checkable
 class WindowSource(Protocol):
     """Optional second port of a metric source: window sums computed by the backend.
 
@@ -61,6 +78,7 @@ class WindowSource(Protocol):
 __all__ = [
     "Clock",
     "FixedClock",
+    "GroupedSource",
     "MetricSource",
     "Reader",
     "SeriesIdentity",
@@ -93,6 +111,10 @@ class Reader(Protocol):
     def label(self, query: MetricQuery) -> str: ...
 
     def read(self, query: MetricQuery, start: datetime, end: datetime) -> Buckets: ...
+
+    def read_groups(
+        self, query: MetricQuery, labels: tuple[str, ...], start: datetime, end: datetime
+    ) -> dict[Group, Buckets]: ...
 
 
 @runtime_checkable

@@ -16,13 +16,14 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 import numpy as np
 
-from slm.domain.model import SLO, MetricQuery, Objective
+from slm.domain.model import SLO, Group, MetricQuery, Objective
 from slm.domain.results import ObjectiveResult
 from slm.domain.series import Buckets, floor_to_step
 from slm.services.ports import Reader
@@ -107,6 +108,24 @@ class Traced(ReaderDecorator):
             self.traces[q.key] = _trace(q, name, self.source_type(q), buckets, ahead)
         return buckets
 
+    def read_groups(
+        self, q: MetricQuery, labels: tuple[str, ...], start: datetime, end: datetime
+    ) -> dict[Group, Buckets]:
+        groups = self.inner.read_groups(q, labels, start, end)
+        if q.key not in self.traces:  # one trace per query: every group's buckets together
+            future_from = floor_to_step(self.now + self.tolerance, self.step) + self.step
+            ahead = self.inner.read_groups(q, labels, future_from, future_from + self.lookahead)
+            ds = self.datasource(q)
+            name = ds.name if ds is not None else None
+            self.traces[q.key] = _trace(
+                q,
+                name,
+                self.source_type(q),
+                _together(groups.values(), start, end, self.step),
+                _together(ahead.values(), future_from, future_from + self.lookahead, self.step),
+            )
+        return groups
+
     def provenance(self, slo: SLO, objective: Objective, result: ObjectiveResult) -> dict[str, Any]:
         queries = []
         for role, q in slo.indicator_for(objective).queries().items():
@@ -159,6 +178,14 @@ class Traced(ReaderDecorator):
                 for t in traces
             },
         )
+
+
+def _together(parts: Iterable[Buckets], start: datetime, end: datetime, step: timedelta) -> Buckets:
+    """Buckets present where any part is (for the trace of a grouped read)."""
+    out = Buckets.empty(start, end, step)
+    for b in parts:
+        out.present[:] |= b.present
+    return out
 
 
 def _trace(

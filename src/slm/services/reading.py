@@ -21,9 +21,9 @@ import logging
 from datetime import datetime, timedelta
 
 from slm.domain.errors import DataError, SlmError, SourceError
-from slm.domain.model import DataSource, MetricQuery
+from slm.domain.model import DataSource, Group, MetricQuery
 from slm.domain.series import DEFAULT_STEP, Buckets
-from slm.services.ports import MetricSource, Reader, SourceFactory
+from slm.services.ports import GroupedSource, MetricSource, Reader, SourceFactory
 from slm.sources.bucket_cache import BucketCache
 from slm.spec.workspace import Workspace
 
@@ -36,6 +36,8 @@ class SourceReader:
     def __init__(self, ws: Workspace, factory: SourceFactory, step: timedelta = DEFAULT_STEP):
         self.ws, self.factory, self._step = ws, factory, step
         self._held: dict[str, list[Buckets]] = {}
+        self._groups: dict[tuple[str, tuple[str, ...]], list[tuple[Buckets, dict[Group, Buckets]]]]
+        self._groups = {}
 
     @property
     def step(self) -> timedelta:
@@ -69,6 +71,31 @@ class SourceReader:
             source = self.factory.for_query(query, self.datasource(query))
             got = source.read(query, start, end, self._step)
         held.append(got)
+        return got
+
+    def read_groups(
+        self, query: MetricQuery, labels: tuple[str, ...], start: datetime, end: datetime
+    ) -> dict[Group, Buckets]:
+        """``query``'s buckets per group of ``labels`` (a grouped SLO); a source without
+        the ``GroupedSource`` port is refused, never summed across groups."""
+        held = self._groups.setdefault((query.key, labels), [])
+        for span, groups in held:
+            if _sub_span(span, start, end, self._step) is not None:
+                return {
+                    g: b2
+                    for g, b in groups.items()
+                    if (b2 := _sub_span(b, start, end, self._step)) is not None
+                }
+        with self._labelled(query):
+            source = self.factory.for_query(query, self.datasource(query))
+            if not isinstance(source, GroupedSource):
+                raise DataError(
+                    f"a {self.source_type(query)} source cannot tell groups apart: a grouped "
+                    f"SLO (by {', '.join(labels)}) needs Prometheus, or File or SQL data "
+                    "with a column per grouping label"
+                )
+            got = source.read_groups(query, labels, start, end, self._step)
+        held.append((Buckets.empty(start, end, self._step), got))
         return got
 
     def held(self) -> list[Buckets]:
@@ -141,10 +168,16 @@ class ReaderDecorator:
     def read(self, query: MetricQuery, start: datetime, end: datetime) -> Buckets:
         return self.inner.read(query, start, end)
 
+    def read_groups(
+        self, query: MetricQuery, labels: tuple[str, ...], start: datetime, end: datetime
+    ) -> dict[Group, Buckets]:
+        return self.inner.read_groups(query, labels, start, end)
+
 
 class BucketCached(ReaderDecorator):
     """Reads of the given source types go through a ``BucketCache`` kept between
-    evaluations (``slm serve``): only the recent tail of a span is read again."""
+    evaluations (``slm serve``): only the recent tail of a span is read again. Reads per
+    group (grouped SLOs) are not kept: they go to the reader it wraps."""
 
     def __init__(self, inner: Reader, cache: BucketCache, types: tuple[str, ...] = ("prometheus",)):
         super().__init__(inner)

@@ -29,6 +29,7 @@ from slm.domain.reconcile import (
 )
 from slm.domain.retention import StoredBuckets
 from slm.domain.series import DEFAULT_STEP, Buckets
+from slm.services.evaluate import ungrouped_use
 from slm.services.ports import SourceFactory
 from slm.services.reading import SourceReader
 from slm.services.views import iso
@@ -83,6 +84,8 @@ def resolve_side(ws: Workspace, ref: str) -> Side:
         return Side(f"sli/{name}", indicator, Objective(name="", target=0.5))
     if kind in ("", "slo") and is_slo:
         slo = ws.slos[name]
+        if slo.grouping:
+            raise SlmError(ungrouped_use(slo, "slm reconcile"))
         objective = slo.objectives[0]
         return Side(f"slo/{name}", slo.indicator_for(objective), objective)
     wanted = {"sli": "SLI", "slo": "SLO"}.get(kind, "SLI or SLO")

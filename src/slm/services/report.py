@@ -29,13 +29,21 @@ from slm.domain.burn import burn_rate
 from slm.domain.errors import DataError, SourceError
 from slm.domain.evaluation import evaluate_objective
 from slm.domain.indicators import events_for
-from slm.domain.model import SLO, BudgetingMethod, Indicator, MetricQuery, Objective, RollingWindow
+from slm.domain.model import (
+    SLO,
+    BudgetingMethod,
+    Group,
+    Indicator,
+    MetricQuery,
+    Objective,
+    RollingWindow,
+)
 from slm.domain.results import ErrorBudget
 from slm.domain.series import DEFAULT_STEP, Buckets, EventSeries, floor_to_step
 from slm.domain.tally import Tally
 from slm.domain.window_totals import WindowPush
 from slm.domain.windows import window_label
-from slm.services.evaluate import Failure, read_span, rollup_notes
+from slm.services.evaluate import Failure, grouped_buckets, read_span, rollup_notes
 from slm.services.ports import Reader, SourceFactory, WindowSource
 from slm.services.reading import SourceReader
 from slm.spec.workspace import Workspace
@@ -49,6 +57,7 @@ DEFAULT_WINDOWS = (
 
 Path = Literal["pushdown", "buckets"]
 PER_BUCKET = "per-bucket queries (counter: false) are counted from buckets"
+GROUPED = "grouped SLOs are counted from buckets, per group"
 
 
 @dataclass(frozen=True)
@@ -74,6 +83,7 @@ class ObjectiveReport:
     target: float
     windows: tuple[WindowReport, ...]
     notes: tuple[str, ...] = ()  # e.g. retention roll-ups stood in for removed buckets
+    group: Group = ()  # the group of a grouped SLO (its label values)
 
 
 @dataclass
@@ -96,6 +106,8 @@ class Report:
 
 def _pushable(slo: SLO, indicator: Indicator) -> str | None:
     """Why an objective cannot be pushed down (None: it can)."""
+    if slo.grouping:
+        return GROUPED
     if slo.budgeting_method is not BudgetingMethod.OCCURRENCES:
         return f"{slo.budgeting_method.value} objectives are counted from buckets"
     if indicator.threshold is not None:
@@ -234,9 +246,11 @@ def _report_objective(
     pushed: _Pushed | None,
     reader: Reader,
     step: timedelta,
-) -> ObjectiveReport:
+) -> list[ObjectiveReport]:
     check_target(objective.target)
     indicator = slo.indicator_for(objective)
+    if slo.grouping:
+        return _report_groups(slo, objective, indicator, end, windows, reader, step)
     roles = indicator.queries()
     why = _pushable(slo, indicator) if pushed is not None else "pushdown turned off"
     reports: dict[timedelta, WindowReport] = {}
@@ -264,14 +278,44 @@ def _report_objective(
         events = events_for(indicator, objective, buckets)
         for w, reason in need_buckets.items():
             reports[w] = _evaluated(slo, objective, events, end, w, reason)
-    return ObjectiveReport(
-        slo=slo.name,
-        service=slo.service,
-        objective=objective.name,
-        target=objective.target,
-        windows=tuple(reports[w] for w in windows),
-        notes=notes,
-    )
+    return [
+        ObjectiveReport(
+            slo=slo.name,
+            service=slo.service,
+            objective=objective.name,
+            target=objective.target,
+            windows=tuple(reports[w] for w in windows),
+            notes=notes,
+        )
+    ]
+
+
+def _report_groups(
+    slo: SLO,
+    objective: Objective,
+    indicator: Indicator,
+    end: datetime,
+    windows: Sequence[timedelta],
+    reader: Reader,
+    step: timedelta,
+) -> list[ObjectiveReport]:
+    """One report per group of a grouped SLO, every window counted from its buckets."""
+    start, _ = read_span(replace(slo, window=RollingWindow(max(windows))), end, timedelta(), step)
+    out = []
+    for group, buckets in grouped_buckets(slo, indicator, reader.read_groups, start, end, step):
+        events = events_for(indicator, objective, buckets)
+        out.append(
+            ObjectiveReport(
+                slo=slo.name,
+                service=slo.service,
+                objective=objective.name,
+                target=objective.target,
+                windows=tuple(_evaluated(slo, objective, events, end, w, GROUPED) for w in windows),
+                notes=rollup_notes(buckets.values()),
+                group=group,
+            )
+        )
+    return out
 
 
 def report_workspace(
@@ -312,7 +356,9 @@ def report_workspace(
         slo = ws.slos[name]
         try:
             done = [
-                _report_objective(slo, o, end, wins, pushed, reader, step) for o in slo.objectives
+                r
+                for o in slo.objectives
+                for r in _report_objective(slo, o, end, wins, pushed, reader, step)
             ]
         except (SourceError, DataError) as e:
             report.failures.append(Failure(slo.name, str(e)))

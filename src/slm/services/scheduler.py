@@ -409,11 +409,15 @@ class EvaluationLoop:
         if self.cache is not None:
             inner = BucketCached(inner, self.cache)
         reader = Traced(inner, at, s.future_tolerance, s.lookahead)
-        results = evaluate_slo(slo, at, reader.read, step=s.step)
-        provenance = tuple(
-            reader.provenance(slo, objective, r)
-            for objective, r in zip(slo.objectives, results, strict=True)
-        )
+        results = evaluate_slo(slo, at, reader.read, step=s.step, read_groups=reader.read_groups)
+        if slo.grouping:  # several results (groups) per objective
+            objectives = {o.name: o for o in slo.objectives}
+            provenance = tuple(reader.provenance(slo, objectives[r.objective], r) for r in results)
+        else:
+            provenance = tuple(
+                reader.provenance(slo, objective, r)
+                for objective, r in zip(slo.objectives, results, strict=True)
+            )
         span_start = reader.span_start() or at
         return Computed(slo.name, at, tuple(results), provenance, span_start, reader.data_quality())
 

@@ -48,7 +48,7 @@ from slm.domain.attribution import BreachShare, attribute, bad_minutes
 from slm.domain.business_calendar import BusinessCalendar
 from slm.domain.composite import Component, closure
 from slm.domain.durations import format_duration
-from slm.domain.errors import NotFoundError, SlmError, StoreError
+from slm.domain.errors import DataError, NotFoundError, SlmError, StoreError
 from slm.domain.exclusions import Exclusion
 from slm.domain.incident import Incident as StoredIncident
 from slm.domain.incident_clock import ClockResult, Incident, IncidentEvent, run_clock
@@ -83,7 +83,7 @@ from slm.domain.statement import (
     statement_dict,
 )
 from slm.domain.windows import calendar_period
-from slm.services.evaluate import rollup_notes
+from slm.services.evaluate import rollup_notes, ungrouped_use
 from slm.services.ports import SourceFactory
 from slm.services.reading import ReaderDecorator, SourceReader
 from slm.spec.components import components as workspace_components
@@ -309,6 +309,8 @@ class _Data:
 
     def events(self, slo_name: str, objective: str) -> EventSeries:
         slo = self.ws.slos[slo_name]
+        if slo.grouping:
+            raise DataError(ungrouped_use(slo, "an agreement's statement"))
         obj, indicator, roles = _roles(slo, objective)
         buckets = {role: self.reader.read(q, self.start, self.end) for role, q in roles.items()}
         try:

@@ -46,6 +46,7 @@ def result_view(r: ObjectiveResult) -> dict[str, Any]:
         "slo": r.slo,
         "service": r.service,
         "objective": r.objective,
+        **({"group": dict(r.group)} if r.group else {}),
         "target": r.target,
         "budgeting_method": r.budgeting_method.value,
         "window": {**window_view(r.window), "start": iso(r.window_start), "end": iso(end)}

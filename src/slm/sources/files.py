@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from slm.domain.errors import SourceError
-from slm.domain.model import DataSource, MetricQuery
+from slm.domain.model import DataSource, Group, MetricQuery
 from slm.domain.series import Buckets
 from slm.sources.table import MeasurementTable
 
@@ -63,6 +63,22 @@ class FileSource:
         self.cache = cache or FileCache()
 
     def read(self, query: MetricQuery, start: datetime, end: datetime, step: timedelta) -> Buckets:
+        table, series = self._table(query)
+        return table.buckets(series, start, end, step)
+
+    def read_groups(
+        self,
+        query: MetricQuery,
+        labels: tuple[str, ...],
+        start: datetime,
+        end: datetime,
+        step: timedelta,
+    ) -> dict[Group, Buckets]:
+        """Per group of the values in the file's ``labels`` columns (``GroupedSource``)."""
+        table, series = self._table(query)
+        return table.group_buckets(series, labels, start, end, step)
+
+    def _table(self, query: MetricQuery) -> tuple[MeasurementTable, str]:
         path = self.path_for(query)
         series = query.spec.get("series")
         if not isinstance(series, str) or not series:
@@ -71,7 +87,7 @@ class FileSource:
         if series not in table:
             known = ", ".join(table.series[:10]) + (" ..." if len(table.series) > 10 else "")
             raise SourceError(f"{path}: no series {series!r} in the file (it has: {known})")
-        return table.buckets(series, start, end, step)
+        return table, series
 
     def path_for(self, query: MetricQuery) -> Path:
         """``spec.path`` of the query, else ``connectionDetails.path`` of the DataSource."""

@@ -41,7 +41,7 @@ import numpy as np
 
 from slm.domain.durations import format_duration
 from slm.domain.errors import SourceError
-from slm.domain.model import DataSource, MetricQuery
+from slm.domain.model import DataSource, Group, MetricQuery
 from slm.domain.series import DEFAULT_STEP, Buckets
 from slm.domain.window_totals import WindowPush
 from slm.sources.grid import FloatArray, step_seconds, unix_seconds
@@ -88,6 +88,19 @@ class PrometheusSource:
     def pushdown_group(self) -> PrometheusClient:
         """Sources of one server answer each other's window totals (``WindowSource``)."""
         return self.client
+
+    def read_groups(
+        self,
+        query: MetricQuery,
+        labels: tuple[str, ...],
+        start: datetime,
+        end: datetime,
+        step: timedelta,
+    ) -> dict[Group, Buckets]:
+        """Per group of ``labels`` (``GroupedSource``): ``slm.sources.prometheus_groups``."""
+        from slm.sources.prometheus_groups import read_groups
+
+        return read_groups(self, query, labels, start, end, step)
 
     def series_identity(self, query: MetricQuery) -> dict[str, object]:
         """What names the query's series when its reads are kept (``SeriesIdentity``)."""

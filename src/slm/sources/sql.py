@@ -42,7 +42,7 @@ from sqlalchemy.engine.url import URL, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
 
 from slm.domain.errors import DataError, MissingExtraError, SourceError
-from slm.domain.model import DataSource, MetricQuery
+from slm.domain.model import DataSource, Group, MetricQuery
 from slm.domain.series import Buckets
 from slm.sources.grid import FloatArray, IntArray, step_seconds, to_buckets, unix_seconds
 
@@ -113,7 +113,53 @@ class SQLSource:
 
     def read(self, query: MetricQuery, start: datetime, end: datetime, step: timedelta) -> Buckets:
         label = self._label(query)
-        sql, column, bucket_column = _query_spec(query, label, inline=self.datasource is None)
+        _, column, bucket_column = _query_spec(query, label, inline=self.datasource is None)
+        result = self._result(query, label, start, end, step)
+        timestamps, values = _column(result, column, bucket_column, label)
+        keep = ~np.isnan(values)
+        return to_buckets(timestamps[keep], values[keep], start, end, step)
+
+    def read_groups(
+        self,
+        query: MetricQuery,
+        labels: tuple[str, ...],
+        start: datetime,
+        end: datetime,
+        step: timedelta,
+    ) -> dict[Group, Buckets]:
+        """Per group of the values in the result's ``labels`` columns (``GroupedSource``);
+        a NULL label is the empty value."""
+        label = self._label(query)
+        _, column, bucket_column = _query_spec(query, label, inline=self.datasource is None)
+        result = self._result(query, label, start, end, step)
+        where = []
+        for name in labels:
+            i = _index(result.keys, name)
+            if i is None:
+                raise DataError(
+                    f"{label}: the query returned no column {name!r} to group by (columns: "
+                    f"{', '.join(result.keys) or 'none'}); a grouped SLO needs a column per "
+                    "grouping label"
+                )
+            where.append(i)
+        timestamps, values = _column(result, column, bucket_column, label, exclude=labels)
+        rows: dict[tuple[str, ...], list[int]] = {}
+        for n, r in enumerate(result.rows):
+            key = tuple("" if r[i] is None else str(r[i]) for i in where)
+            rows.setdefault(key, []).append(n)
+        out = {}
+        for key, picked in sorted(rows.items()):
+            idx = np.asarray(picked, dtype=np.int64)
+            ts, vs = timestamps[idx], values[idx]
+            keep = ~np.isnan(vs)
+            group = tuple(zip(labels, key, strict=True))
+            out[group] = to_buckets(ts[keep], vs[keep], start, end, step)
+        return out
+
+    def _result(
+        self, query: MetricQuery, label: str, start: datetime, end: datetime, step: timedelta
+    ) -> _Result:
+        sql, _, _ = _query_spec(query, label, inline=self.datasource is None)
         url, base_dir = self._url(query, label)
         engine = self.connections.engine(url, base_dir)
         params = {
@@ -124,10 +170,7 @@ class SQLSource:
             "bucket": step_seconds(step),
         }
         key = (url.render_as_string(hide_password=False), base_dir, sql, start, end, step)
-        result = self.connections.result(key, lambda: _run(engine, sql, params, label))
-        timestamps, values = _column(result, column, bucket_column, label)
-        keep = ~np.isnan(values)
-        return to_buckets(timestamps[keep], values[keep], start, end, step)
+        return self.connections.result(key, lambda: _run(engine, sql, params, label))
 
     def _url(self, query: MetricQuery, label: str) -> tuple[URL, str]:
         if self.datasource is not None:
@@ -255,7 +298,11 @@ def _index(keys: Sequence[str], name: str) -> int | None:
 
 
 def _column(
-    result: _Result, column: str | None, bucket_column: str, label: str
+    result: _Result,
+    column: str | None,
+    bucket_column: str,
+    label: str,
+    exclude: Sequence[str] = (),
 ) -> tuple[IntArray, FloatArray]:
     """(bucket starts as Unix seconds, values with NaN for NULL) of one result column."""
     names = ", ".join(result.keys) or "none"
@@ -267,7 +314,8 @@ def _column(
             "or set spec.bucketColumn"
         )
     if column is None:
-        others = [k for i, k in enumerate(result.keys) if i != b]
+        skip = {x.lower() for x in exclude}
+        others = [k for i, k in enumerate(result.keys) if i != b and k.lower() not in skip]
         if len(others) != 1:
             raise SourceError(
                 f"{label}: the query returned the value columns {', '.join(others) or 'none'}; "

@@ -6,7 +6,7 @@ then timestamp, so one series is a contiguous slice and duplicates are neighbour
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -19,6 +19,8 @@ from slm.domain.series import Buckets
 from slm.sources.grid import FloatArray, IntArray, to_buckets
 
 MeasurementRow = tuple[str, int, float]
+LabelColumn = tuple[Sequence[str], npt.NDArray[np.integer]]
+"""A label column as its distinct values and each row's index into them."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -28,6 +30,8 @@ class MeasurementTable:
     offsets: IntArray  # rows of series[i] are [offsets[i], offsets[i + 1])
     timestamps: IntArray
     values: FloatArray
+    # the file's other columns (grouping labels), in row order: values and codes
+    labels: dict[str, LabelColumn] = field(default_factory=dict)
     _index: dict[str, int] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -41,8 +45,10 @@ class MeasurementTable:
         codes: npt.NDArray[np.integer],
         timestamps: IntArray,
         values: FloatArray,
+        labels: Mapping[str, LabelColumn] | None = None,
     ) -> MeasurementTable:
-        """Group rows whose series is ``names[codes[i]]``; unused names are dropped."""
+        """Group rows whose series is ``names[codes[i]]``; unused names are dropped.
+        ``labels``: the other columns, kept in the same row order (grouped SLOs)."""
         order_of_names = np.argsort(np.asarray(names, dtype=object), kind="stable")
         rank = np.empty(len(names), dtype=np.int64)
         rank[order_of_names] = np.arange(len(names))
@@ -59,6 +65,7 @@ class MeasurementTable:
             offsets=offsets,
             timestamps=timestamps[order].astype(np.int64, copy=False),
             values=values[order].astype(np.float64, copy=False),
+            labels={k: (names_, c[order]) for k, (names_, c) in (labels or {}).items()},
         )
 
     def __len__(self) -> int:
@@ -78,6 +85,34 @@ class MeasurementTable:
     def buckets(self, series: str, start: datetime, end: datetime, step: timedelta) -> Buckets:
         ts, values = self.rows_of(series)
         return to_buckets(ts, values, start, end, step)
+
+    def group_buckets(
+        self, series: str, labels: tuple[str, ...], start: datetime, end: datetime, step: timedelta
+    ) -> dict[tuple[tuple[str, str], ...], Buckets]:
+        """``series`` per group of the values of the ``labels`` columns (grouped SLOs)."""
+        missing = [name for name in labels if name not in self.labels]
+        if missing:
+            have = ", ".join(sorted(self.labels)) or "none besides timestamp, series, value"
+            raise DataError(
+                f"{self.path}: no column {', '.join(map(repr, missing))} to group by (a grouped "
+                f"SLO needs a column per grouping label; the file's other columns: {have})"
+            )
+        i = self._index.get(series)
+        if i is None:
+            return {}
+        lo, hi = int(self.offsets[i]), int(self.offsets[i + 1])
+        ts, values = self.timestamps[lo:hi], self.values[lo:hi]
+        codes = np.stack([self.labels[name][1][lo:hi] for name in labels], axis=1)
+        keys, inverse = np.unique(codes, axis=0, return_inverse=True)
+        inverse = inverse.reshape(-1)
+        out = {}
+        for k, key in enumerate(keys.tolist()):
+            group = tuple(
+                (name, str(self.labels[name][0][c])) for name, c in zip(labels, key, strict=True)
+            )
+            mask = inverse == k
+            out[group] = to_buckets(ts[mask], values[mask], start, end, step)
+        return out
 
     def aggregated_rows(self) -> Iterator[MeasurementRow]:
         """One row per (series, timestamp), duplicates summed, in series/time order."""

@@ -151,12 +151,32 @@ def _to_table(
         raise DataError(f"{where(row)}: column {column!r}: {message}")
     ts, (names, codes), values = results["timestamp"], results["series"], results["value"]
     assert isinstance(ts, np.ndarray) and isinstance(values, np.ndarray)
-    table_ = MeasurementTable.from_columns(str(path), names, codes, ts, values)
+    labels = _label_columns(table)
+    table_ = MeasurementTable.from_columns(str(path), names, codes, ts, values, labels)
     table_.check_sums()
     return table_
 
 
 # -- columns ------------------------------------------------------------------------------
+
+
+def _label_columns(table: pa.Table) -> dict[str, tuple[list[str], IntArray]]:
+    """The columns besides ``COLUMNS`` as text labels (a grouped SLO groups by them);
+    an empty cell is the empty label value, as in Prometheus. Columns that are not
+    text or numbers are left out."""
+    out: dict[str, tuple[list[str], IntArray]] = {}
+    for name in table.column_names:
+        if name in COLUMNS:
+            continue
+        try:
+            col = table.column(name).combine_chunks().cast(pa.string()).fill_null("")
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            continue
+        encoded = col.dictionary_encode()
+        values = [str(v) for v in encoded.dictionary.to_pylist()]
+        codes = np.asarray(encoded.indices.to_numpy(zero_copy_only=False), dtype=np.int64)
+        out[name] = (values, codes)
+    return out
 
 
 def _timestamps(col: pa.Array[Any], unit: EpochOption) -> IntArray | _Bad:

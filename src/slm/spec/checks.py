@@ -8,6 +8,7 @@ from slm.domain.durations import format_duration
 from slm.domain.model import SLO, AlertCatalogue
 from slm.spec.context import MapContext
 from slm.spec.mapper import window_length
+from slm.spec.mapper.sloth import GROUPING_ANNOTATION
 from slm.spec.problems import SpecObject
 from slm.spec.slm_v1 import API_VERSION as SLM_V1
 
@@ -15,9 +16,44 @@ CATALOGUE_KEY = (SLM_V1, "AlertWindowCatalogue")
 SLOTH_WINDOWS_KEY = ("sloth.slok.dev/v1", "AlertWindows")
 
 
+GROUPABLE = ("prometheus", "file", "sql")
+"""Source types that can tell the groups of a grouped SLO apart (``GroupedSource``)."""
+
+
 def run_checks(ctx: MapContext) -> None:
     _condition_windows(ctx)
     _catalogue_windows(ctx)
+    _grouped_sources(ctx)
+
+
+def _grouped_sources(ctx: MapContext) -> None:
+    """A grouped SLO must read sources that group: any other is refused here, located,
+    rather than summed across the groups at evaluation."""
+    ws = ctx.workspace
+    for slo in ws.slos.values():
+        if not slo.grouping:
+            continue
+        kinds = set()
+        for objective in slo.objectives:
+            for q in slo.indicator_for(objective).queries().values():
+                ds = ws.datasources.get(q.source) if q.source else None
+                kind = ds.type if ds is not None else q.source_type
+                if kind.lower() not in GROUPABLE:
+                    kinds.add(kind)
+        owner = ctx.owner("slo", slo.name)
+        if kinds and owner is not None:
+            field = (
+                ("spec", "indicator", "grouping")
+                if str(owner.data.get("apiVersion", "")).startswith("pyrra.dev/")
+                else ("metadata", "annotations", GROUPING_ANNOTATION)
+            )
+            ctx.problems.at(
+                owner,
+                field,
+                f"grouped by {', '.join(slo.grouping)}, but it reads {', '.join(sorted(kinds))} "
+                "data, which has no labels to group by: use Prometheus, or File or SQL data "
+                "with a column per grouping label",
+            )
 
 
 def _condition_windows(ctx: MapContext) -> None:

@@ -13,6 +13,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from slm.domain.model import GROUPING_EXTRA as GROUPING_EXTRA  # re-exported
 from slm.domain.model import (
     SLO,
     BudgetingMethod,
@@ -120,7 +121,6 @@ def sloth_alerting_extras(
 
 
 GROUPING_ANNOTATION = "slm.dev/grouping"
-GROUPING_EXTRA = "grouping"
 
 
 def grouping_extras(
