@@ -9,7 +9,8 @@ import pytest
 
 from slm.domain.agreement import Agreement, Money, Term
 from slm.domain.business_calendar import BusinessCalendar, check_holiday_region, parse_hour_range
-from slm.services.statements import PeriodError, parse_period, previous
+from slm.services.errors import PeriodError
+from slm.services.statements import parse_period, previous
 
 H = timedelta(hours=1)
 

@@ -23,9 +23,10 @@ import pytest
 
 from slm.domain.errors import NotFoundError, StoreError
 from slm.domain.statement import percent_value
+from slm.services.errors import PeriodError
 from slm.services.ports import FixedClock
 from slm.services.sla import costs, record_statement, simulate
-from slm.services.statements import PeriodError, compute_statement, statement_json
+from slm.services.statements import compute_statement, statement_json
 from slm.sources.factory import SourceFactory
 from slm.spec.loader import load_workspace
 from slm.spec.workspace import Workspace

@@ -17,9 +17,10 @@ from typing import Any
 import pytest
 
 from slm.domain.statement import ClauseResult
+from slm.services.errors import OutsideTermError, UndeterminedError
 from slm.services.ports import FixedClock
-from slm.services.sla import UndeterminedError, costs, record_statement, simulate
-from slm.services.statements import OutsideTermError, compute_statement, statement_json
+from slm.services.sla import costs, record_statement, simulate
+from slm.services.statements import compute_statement, statement_json
 from slm.sources.factory import SourceFactory
 from slm.spec.loader import load_workspace
 from slm.spec.workspace import Workspace

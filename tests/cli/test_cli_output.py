@@ -14,7 +14,8 @@ import pytest
 import typer
 
 from slm.cli import app
-from slm.cli.output import OutputError, _check, write_atomically
+from slm.cli.errors import OutputError
+from slm.cli.output import _check, write_atomically
 
 ROOT = Path(__file__).resolve().parents[2]
 RULES_SPEC = ROOT / "tests" / "rules" / "specs" / "promtool-shop.yaml"

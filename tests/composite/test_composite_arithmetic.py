@@ -13,7 +13,6 @@ from slm.domain.composite import (
     AllOf,
     AnyOf,
     AtLeast,
-    CycleError,
     Expr,
     Fallback,
     Node,
@@ -28,6 +27,7 @@ from slm.domain.composite import (
     refs,
     required_availability,
 )
+from slm.domain.errors import CycleError
 
 A, B, C, D = Ref("a"), Ref("b"), Ref("c"), Ref("d")
 

@@ -17,8 +17,9 @@ from typer.testing import CliRunner
 
 from slm.cli import app
 from slm.domain.incident import downtime_by_service
+from slm.services.errors import PeriodTextError
 from slm.services.incidents import IncidentService
-from slm.services.outages import PeriodTextError, parse_window, service_downtime
+from slm.services.outages import parse_window, service_downtime
 from slm.services.ports import FixedClock
 from slm.store.db import Store
 

@@ -11,14 +11,13 @@ import pytest
 from sqlalchemy.engine import Connection
 
 from slm.domain.alert_state import AlertStatus, AlertTransition
-from slm.domain.errors import DataError, NotFoundError
+from slm.domain.errors import DataError, NotFoundError, SignedOffError
 from slm.domain.incident import RootCause, downtime_by_service
 from slm.services import itsm
 from slm.services.incidents import IncidentChange, IncidentService
 from slm.services.ports import FixedClock
 from slm.spec.loader import load_workspace
 from slm.store.db import Store
-from slm.store.incidents import SignedOffError
 from slm.store.outbox import OutboxRepository
 
 NOW = datetime(2026, 11, 2, tzinfo=UTC)

@@ -12,12 +12,12 @@ from pathlib import Path
 
 import pytest
 
+from slm.domain.errors import SignedOffError
 from slm.domain.incident import Incident, RootCause
 from slm.services.incidents import IncidentService
 from slm.services.ports import FixedClock
 from slm.spec.loader import load_workspace
 from slm.store.db import Store
-from slm.store.incidents import SignedOffError
 
 NOW = datetime(2026, 11, 2, tzinfo=UTC)
 SPECS = """\

@@ -6,10 +6,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from slm.domain.errors import TemplateError
 from slm.domain.probe import (
     CheckResult,
     HttpRequest,
-    TemplateError,
     aggregate,
     certificate_reason,
     format_seconds,

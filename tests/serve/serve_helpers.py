@@ -217,3 +217,16 @@ def copy_examples(root: Path) -> Path:
     shutil.copytree(EXAMPLES / "shop", root / "examples" / "shop")
     shutil.copytree(EXAMPLES / "data", root / "examples" / "data")
     return root / "examples"
+
+
+def problem(response: httpx.Response, status: int) -> dict[str, Any]:
+    """The RFC 9457 problem of an error answer, checked against its schema and status."""
+    from slm.api.problems import MEDIA_TYPE, Problem
+
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == MEDIA_TYPE, response.headers
+    body: dict[str, Any] = response.json()
+    Problem.model_validate(body)
+    assert body["status"] == status
+    assert body["instance"] == response.request.url.path
+    return body

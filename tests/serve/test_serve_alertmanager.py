@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from serve_helpers import AT, ServerProcess, copy_examples
+from serve_helpers import AT, ServerProcess, copy_examples, problem
 
 from slm.rules.target import TargetOptions, select
 from slm.services.alertmanager import SloIndex, Target
@@ -173,22 +173,20 @@ def _broken(path: tuple[str | int, ...], value: Any) -> dict[str, Any]:
         pytest.param(_broken(("alerts",), KeyError), "alerts: Field required", id="no-alerts"),
     ],
 )
-def test_malformed_payloads_get_a_400_naming_the_field(
+def test_malformed_payloads_get_a_422_naming_the_field(
     server: ServerProcess, body: dict[str, Any], message: str
 ) -> None:
     before = copy.deepcopy(server.get("/api/v1/incidents").json()["incidents"])
     answer = server.post("/api/v1/alertmanager", json=body)
-    assert answer.status_code == 400
-    assert message in answer.json()["error"]
+    assert message in problem(answer, 422)["detail"]
     assert server.get("/api/v1/incidents").json()["incidents"] == before
 
 
-def test_invalid_json_is_a_400(server: ServerProcess) -> None:
+def test_invalid_json_is_a_422(server: ServerProcess) -> None:
     answer = server.post(
         "/api/v1/alertmanager", content=b"{not json", headers={"Content-Type": "application/json"}
     )
-    assert answer.status_code == 400
-    assert answer.json()["error"].startswith("payload: invalid JSON")
+    assert problem(answer, 422)["detail"].startswith("body: invalid JSON")
 
 
 RULE_SPECS = Path(__file__).resolve().parents[1] / "rules" / "specs"

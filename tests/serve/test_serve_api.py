@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
-from serve_helpers import AT, EXAMPLES, SLM, ServerProcess, copy_examples
+from serve_helpers import AT, EXAMPLES, SLM, ServerProcess, copy_examples, problem
 
 from slm.services.evaluate import evaluate_workspace
 from slm.services.views import result_view
@@ -97,10 +97,9 @@ def test_status_carries_provenance_of_each_query(server: ServerProcess) -> None:
 
 
 def test_unknown_slo_is_a_404_naming_the_known_ones(server: ServerProcess) -> None:
-    r = server.get("/api/v1/slos/nope/status")
-    assert r.status_code == 404
-    assert "no SLO named 'nope'" in r.json()["error"]
-    assert "checkout-availability" in r.json()["error"]
+    got = problem(server.get("/api/v1/slos/nope/status"), 404)
+    assert got["type"] == "tag:slm.dev,2026:problem:not-found"
+    assert "no SLO named 'nope'" in got["detail"] and "checkout-availability" in got["detail"]
 
 
 def test_metrics_parse_and_agree_with_the_status_json(server: ServerProcess) -> None:

@@ -19,7 +19,7 @@ from typing import Any
 import httpx
 import pytest
 from fastapi.testclient import TestClient
-from serve_helpers import ServerProcess, store_workspace
+from serve_helpers import ServerProcess, problem, store_workspace
 
 from slm.api.app import create_app
 from slm.api.incidents import incidents_router
@@ -223,10 +223,9 @@ def test_a_signed_off_root_cause_is_immutable(client: TestClient, store: Store) 
     assert recorded["root_cause"]["signed_off_by"] is None
 
     # an open impact blocks the sign-off (422, naming the impacts)
-    early = client.post(f"{BASE}/{iid}/signoff", json={"by": "alice"})
-    assert early.status_code == 422
-    assert early.json()["detail"][0]["field"] == "impacts"
-    assert "end every impact interval" in early.json()["error"]
+    early = problem(client.post(f"{BASE}/{iid}/signoff", json={"by": "alice"}), 422)
+    assert early["errors"][0]["field"] == "impacts"
+    assert "end every impact interval" in early["detail"]
     ok(
         client.post(
             f"{BASE}/{iid}/impacts", json={"service": "checkout", "end": "2026-11-02T10:30:00Z"}
@@ -245,10 +244,10 @@ def test_a_signed_off_root_cause_is_immutable(client: TestClient, store: Store) 
         ("POST", "signoff", {"by": "mallory"}, "root_cause"),
         ("POST", "impacts", {"service": "checkout", "start": "2026-11-02T11:00:00Z"}, "impacts"),
     ]:
-        r = client.request(method, f"{BASE}/{iid}/{path}", json=body)
-        assert r.status_code == 409, (path, r.text)
-        assert r.json()["detail"] == [{"field": field, "msg": r.json()["error"][len(field) + 2 :]}]
-        assert "signed off by alice" in r.json()["error"]
+        got = problem(client.request(method, f"{BASE}/{iid}/{path}", json=body), 409)
+        assert got["type"] == "tag:slm.dev,2026:problem:signed-off"
+        assert got["errors"] == [{"field": field, "message": got["detail"]}]
+        assert "signed off by alice" in got["detail"]
     after = ok(client.get(f"{BASE}/{iid}"))
     assert after["root_cause"]["attribution"] == "customer"
     assert after["root_cause"]["signed_off_by"] == "alice"
@@ -314,26 +313,24 @@ def test_bad_requests_are_4xx_naming_the_field(
 ) -> None:
     iid = open_checkout(client)["id"]
     before = ok(client.get(f"{BASE}/{iid}"))
-    r = client.request(method, BASE + path.format(id=iid), json=body)
-    assert r.status_code == 422, r.text
-    got = r.json()
-    assert got["error"].startswith(f"{field}: ") and message in got["error"]
-    assert got["detail"][0]["field"] == field
+    got = problem(client.request(method, BASE + path.format(id=iid), json=body), 422)
+    assert message in got["detail"]
+    assert got["errors"][0]["field"] == field and message in got["errors"][0]["message"]
+    assert got["errors"][0].get("pointer", f"/{field}") == f"/{field}"  # a body field's
     assert ok(client.get(f"{BASE}/{iid}")) == before  # nothing changed
     assert webhooks(store) == [("opened", iid)]
 
 
 def test_invalid_json_and_unknown_incidents(client: TestClient) -> None:
     r = client.post(BASE, content=b'{"title": ', headers={"Content-Type": "application/json"})
-    assert r.status_code == 422
-    assert r.json()["error"].startswith("body: invalid JSON")
+    assert problem(r, 422)["detail"].startswith("body: invalid JSON")
     for method, path in [("GET", ""), ("POST", "/events"), ("PUT", "/root-cause")]:
         body = {"text": "x"} if path == "/events" else {"category": "x", "attribution": "provider"}
         r = client.request(method, f"{BASE}/INC-404{path}", json=None if method == "GET" else body)
-        assert r.status_code == 404, r.text
-        assert r.json()["error"] == "no incident 'INC-404'"
+        assert problem(r, 404)["detail"] == "no incident 'INC-404'"
     r = client.get(f"{BASE}?since=yesterday")
-    assert r.status_code == 422 and r.json()["detail"][0]["field"] == "query.since"
+    [since] = problem(r, 422)["errors"]
+    assert (since["in"], since["field"]) == ("query", "since") and "pointer" not in since
 
 
 def test_the_list_filters_by_service_status_kind_and_since(client: TestClient) -> None:
@@ -356,7 +353,11 @@ def test_the_list_filters_by_service_status_kind_and_since(client: TestClient) -
     body = ok(client.get(BASE))
     assert body["at"] == "2026-11-02T12:00:00Z"
     r = client.get(f"{BASE}?status=gone")
-    assert r.status_code == 422 and r.json()["detail"][0]["field"] == "query.status"
+    assert problem(r, 422)["errors"][0] == {
+        "in": "query",
+        "field": "status",
+        "message": "Input should be 'open', 'resolved', 'closed' or 'all'",
+    }
 
 
 def test_import_is_all_or_nothing_and_names_each_problem(client: TestClient, store: Store) -> None:
@@ -375,21 +376,35 @@ def test_import_is_all_or_nothing_and_names_each_problem(client: TestClient, sto
     bad["result"][0]["short_description"] = "changed"
     bad["result"][1]["priority"] = "9"
     del bad["result"][1]["opened_at"]
-    r = client.post(f"{BASE}/import?format=servicenow", json=bad)
-    assert r.status_code == 422, r.text
-    assert r.json()["error"] == "result[1].priority: '9' is not a ServiceNow priority 1..5"
-    assert r.json()["detail"] == [
-        {"field": "result[1].priority", "msg": "'9' is not a ServiceNow priority 1..5"},
-        {"field": "result[1].opened_at", "msg": "missing"},
+    got = problem(client.post(f"{BASE}/import?format=servicenow", json=bad), 422)
+    assert got["detail"] == (
+        "result[1].priority: '9' is not a ServiceNow priority 1..5\nresult[1].opened_at: missing"
+    )
+    assert got["errors"] == [
+        {
+            "in": "body",
+            "field": "result[1].priority",
+            "pointer": "/result/1/priority",
+            "message": "'9' is not a ServiceNow priority 1..5",
+        },
+        {
+            "in": "body",
+            "field": "result[1].opened_at",
+            "pointer": "/result/1/opened_at",
+            "message": "missing",
+        },
     ]
     assert ok(client.get(f"{BASE}/INC0010001"))["title"] == "Payments gateway timeouts"
 
     r = client.post(f"{BASE}/import?format=jira", json=SERVICENOW)
-    assert r.status_code == 422 and r.json()["detail"][0]["field"] == "issues"
-    r = client.post(f"{BASE}/import?format=csv", json=SERVICENOW)
-    assert r.status_code == 422 and r.json()["detail"][0]["field"] == "query.format"
-    r = client.post(f"{BASE}/import", json=SERVICENOW)
-    assert r.status_code == 422 and r.json()["detail"][0]["field"] == "query.format"
+    assert problem(r, 422)["errors"][0]["pointer"] == "/issues"
+    for query in ("?format=csv", ""):
+        r = client.post(f"{BASE}/import{query}", json=SERVICENOW)
+        assert problem(r, 422)["errors"][0] | {"message": ""} == {
+            "in": "query",
+            "field": "format",
+            "message": "",
+        }
 
     # again: replaced (updated), until its root cause is signed off
     again = ok(client.post(f"{BASE}/import?format=servicenow", json=SERVICENOW))
@@ -398,8 +413,7 @@ def test_import_is_all_or_nothing_and_names_each_problem(client: TestClient, sto
     ok(client.put(f"{BASE}/INC0010001/root-cause", json=rca))
     ok(client.post(f"{BASE}/INC0010001/signoff", json={"by": "alice"}))
     r = client.post(f"{BASE}/import?format=servicenow", json=SERVICENOW)
-    assert r.status_code == 409, r.text
-    assert "import refused" in r.json()["error"]
+    assert "import refused" in problem(r, 409)["detail"]
     prb = ok(client.get(f"{BASE}/PRB0000042"))
     assert prb["kind"] == "problem"  # the refused import changed nothing, not even PRB
     assert [a for a, _ in webhooks(store)] == [
@@ -469,9 +483,9 @@ def test_a_real_server_takes_incidents_over_http_and_fires_the_webhooks(
         assert httpx.put(f"{server.url}{BASE}/{iid}/root-cause", json=rca).status_code == 200
         assert server.post(f"{BASE}/{iid}/signoff", json={"by": "alice"}).status_code == 200
         refused = httpx.put(f"{server.url}{BASE}/{iid}/root-cause", json=rca)
-        assert refused.status_code == 409 and "signed off by alice" in refused.json()["error"]
+        assert "signed off by alice" in problem(refused, 409)["detail"]
         bad = server.post(f"{BASE}/{iid}/impacts", json={"service": "checkout", "start": "soon"})
-        assert bad.status_code == 422 and bad.json()["detail"][0]["field"] == "start"
+        assert problem(bad, 422)["errors"][0]["field"] == "start"
 
         shown = server.get(f"{BASE}/{iid}").json()
         assert [e["team"] for e in shown["timeline"]] == ["payments", ""]

@@ -11,14 +11,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from serve_helpers import AT, SLM, ServerProcess, store_workspace
+from serve_helpers import AT, SLM, ServerProcess, problem, store_workspace
 
 from slm.domain.series import DEFAULT_STEP
+from slm.services.errors import IdempotencyConflict, InvalidBatch, MissingIdempotencyKey
 from slm.services.ports import FixedClock
 from slm.services.push import (
-    BatchError,
-    IdempotencyConflict,
-    MissingIdempotencyKey,
     PushBatch,
     parse_batch,
     push_batch,
@@ -116,7 +114,7 @@ def test_late_and_out_of_order_items_are_counted(store: Store) -> None:
 def test_future_items_beyond_the_tolerance_are_refused_whole(store: Store) -> None:
     b = batch(("s", "2026-10-31T23:00:00Z", 1), ("s", "2026-11-01T00:04:00Z", 1),
               ("s", "2026-11-01T01:00:00Z", 1))  # fmt: skip
-    with pytest.raises(BatchError) as e:
+    with pytest.raises(InvalidBatch) as e:
         push_batch(store, b, key="f", clock=CLOCK)
     assert [p.field for p in e.value.problems] == ["items[2].timestamp"]
     assert "ahead of the server clock" in str(e.value)
@@ -183,7 +181,7 @@ def test_racing_retries_are_counted_once(store: Store) -> None:
 def test_malformed_batches_name_the_field_and_item(
     body: dict[str, Any], field: str, message: str
 ) -> None:
-    with pytest.raises(BatchError) as e:
+    with pytest.raises(InvalidBatch) as e:
         parse_batch(json.dumps(body), "b.json")
     assert e.value.problems[0].field == field
     assert message in str(e.value)
@@ -194,7 +192,7 @@ def test_the_key_comes_from_the_header_or_the_body() -> None:
     b = batch(("s", 0, 1), key="body")
     assert resolve_key(b, None) == "body"
     assert resolve_key(b, "body") == "body"
-    with pytest.raises(BatchError, match="differs from the Idempotency-Key header"):
+    with pytest.raises(InvalidBatch, match="differs from the Idempotency-Key header"):
         resolve_key(b, "other")
     with pytest.raises(MissingIdempotencyKey):
         resolve_key(batch(("s", 0, 1)), None)
@@ -230,26 +228,25 @@ def test_http_push_retry_conflict_and_malformed(push_server: ServerProcess) -> N
 
     other = {"items": items(range(1, 11), "api_availability_total", 11)}
     r3 = push_server.post("/api/v1/measurements", json=other, headers={"Idempotency-Key": "b1"})
-    assert r3.status_code == 409
-    assert "used on" in r3.json()["error"]
+    assert "used on" in problem(r3, 409)["detail"]
 
     bad = {"idempotency_key": "b2", "items": [*items(range(1, 3), "x", 1), {"series": "x"}]}
     r4 = push_server.post("/api/v1/measurements", json=bad)
-    assert r4.status_code == 422
-    fields = {d["field"] for d in r4.json()["detail"]}
-    assert fields == {"items[2].timestamp", "items[2].value"}
+    located = {(d["field"], d["pointer"]) for d in problem(r4, 422)["errors"]}
+    assert located == {
+        ("items[2].timestamp", "/items/2/timestamp"),
+        ("items[2].value", "/items/2/value"),
+    }
 
     r5 = push_server.post("/api/v1/measurements", json=body)
-    assert r5.status_code == 400
-    assert "Idempotency-Key" in r5.json()["error"]
+    assert "Idempotency-Key" in problem(r5, 400)["detail"]
 
     r6 = push_server.post(
         "/api/v1/measurements",
         content=b"{not json",
         headers={"Idempotency-Key": "b3", "Content-Type": "application/json"},
     )
-    assert r6.status_code == 422
-    assert "invalid JSON" in r6.json()["error"]
+    assert "invalid JSON" in problem(r6, 422)["detail"]
 
     status = push_server.wait_for(
         "/api/v1/slos/api-availability/status",

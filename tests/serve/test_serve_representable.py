@@ -11,11 +11,12 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from serve_helpers import AT, ServerProcess, store_workspace
+from serve_helpers import AT, ServerProcess, problem, store_workspace
 
 from slm.domain.instants import MAX_VALUE
+from slm.services.errors import InvalidBatch
 from slm.services.ports import FixedClock
-from slm.services.push import BatchError, PushBatch, parse_batch, push_batch
+from slm.services.push import PushBatch, parse_batch, push_batch
 from slm.store.db import Store, open_store
 from slm.store.push import PushRepository
 from slm.store.schema import measurements, push_batches
@@ -60,7 +61,7 @@ def test_an_unrepresentable_instant_refuses_the_batch_naming_the_item(
     timestamp: Any, message: str
 ) -> None:
     body = {"items": [GOOD, GOOD, {"series": "s", "timestamp": timestamp, "value": 1}]}
-    with pytest.raises(BatchError) as e:
+    with pytest.raises(InvalidBatch) as e:
         parse_batch(json.dumps(body), "b.json")
     assert [p.field for p in e.value.problems] == ["items[2].timestamp"]
     assert message in e.value.problems[0].message
@@ -68,7 +69,7 @@ def test_an_unrepresentable_instant_refuses_the_batch_naming_the_item(
 
 def test_a_count_above_the_largest_value_is_refused() -> None:
     body = {"items": [GOOD, {"series": "s", "timestamp": 0, "value": 1e308}]}
-    with pytest.raises(BatchError) as e:
+    with pytest.raises(InvalidBatch) as e:
         parse_batch(json.dumps(body))
     assert [p.field for p in e.value.problems] == ["items[1].value"]
     assert "less than or equal to 9007199254740992" in str(e.value)
@@ -83,7 +84,7 @@ def test_a_sum_with_the_stored_bucket_above_the_largest_value_adds_nothing(
         )
 
     push_batch(store, batch("first", MAX_VALUE), key="first", clock=CLOCK)
-    with pytest.raises(BatchError) as e:
+    with pytest.raises(InvalidBatch) as e:
         push_batch(store, batch("second", MAX_VALUE), key="second", clock=CLOCK)
     assert [p.field for p in e.value.problems] == ["items[1].value"]
     assert "the bucket 2026-10-31T23:00:00Z of 't' would hold 1.8014398509481984e+16" in str(
@@ -105,9 +106,9 @@ def test_http_push_of_an_unrepresentable_instant_is_422_and_writes_nothing(
     for i, stamp in enumerate(["0001-01-01T00:00:00+14:00", -1e12]):
         body = {"items": [GOOD, {"series": "s", "timestamp": stamp, "value": 1}]}
         r = server.post("/api/v1/measurements", json=body, headers={"Idempotency-Key": f"k{i}"})
-        assert r.status_code == 422, r.text
-        assert [d["field"] for d in r.json()["detail"]] == ["items[1].timestamp"]
-        assert "outside the representable range" in r.json()["error"]
+        got = problem(r, 422)
+        assert [d["pointer"] for d in got["errors"]] == ["/items/1/timestamp"]
+        assert "outside the representable range" in got["detail"]
     assert server.stop() == 0
     store = open_store(None, tmp_path)
     try:

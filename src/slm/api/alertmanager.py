@@ -7,13 +7,13 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter
 
 from slm.api.incidents import incidents_router
+from slm.api.problems import responses
 from slm.domain.alert_state import AlertStatus
 from slm.services.alerting import AlertService, alert_view, transition_view
-from slm.services.alertmanager import AlertmanagerReceiver, PayloadError, parse_payload
+from slm.services.alertmanager import AlertmanagerReceiver, WebhookPayload
 from slm.services.incidents import IncidentService
 from slm.services.ports import Clock
 from slm.services.views import iso
@@ -32,7 +32,7 @@ def alerting_router(
     router.include_router(incidents_router(incidents, clock=clock))  # /api/v1/incidents...
     lock = asyncio.Lock()  # one webhook at a time: its transactions stay in order
 
-    @router.get("/api/v1/alerts")
+    @router.get("/api/v1/alerts", responses=responses(503))
     def list_alerts() -> dict[str, Any]:
         """Pending and firing alerts, one group per SLO (``service/slo``), each led by its
         most severe, earliest firing alert."""
@@ -55,14 +55,9 @@ def alerting_router(
             )
         return {"at": iso(clock.now()), "groups": groups}
 
-    @router.post("/api/v1/alertmanager")
-    async def alertmanager(request: Request) -> JSONResponse:
+    @router.post("/api/v1/alertmanager", responses=responses(413, 422, 503))
+    async def alertmanager(payload: WebhookPayload) -> dict[str, Any]:
         """Alertmanager webhook (payload version 4); see docs/serve.md."""
-        try:
-            payload = parse_payload(await request.body())
-        except PayloadError as e:
-            detail = [{"field": f, "msg": m} for f, m in e.problems]
-            return JSONResponse({"error": str(e), "detail": detail}, status_code=400)
         async with lock:
             receipt = await asyncio.to_thread(receiver.handle, payload)
         body = {
@@ -73,6 +68,6 @@ def alerting_router(
             "incidents": receipt.incidents,
             "ignored": [i.view() for i in receipt.ignored],
         }
-        return JSONResponse(body)
+        return body
 
     return router

@@ -19,30 +19,20 @@ from datetime import timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, FastAPI, Header, Request, Response
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, PlainTextResponse
 from fastapi_offline import FastAPIOffline
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
 from slm import __version__
+from slm.api import problems
 from slm.api.metrics import StatusCollector
-from slm.domain.errors import (
-    ConflictError,
-    DataError,
-    NotFoundError,
-    SlmError,
-    SourceError,
-    StoreError,
-)
+from slm.api.problems import responses
+from slm.domain.errors import NotFoundError
+from slm.services.errors import IdempotencyConflict
 from slm.services.ports import Clock, SystemClock
 from slm.services.push import (
     DEFAULT_FUTURE_TOLERANCE,
-    BatchError,
-    IdempotencyConflict,
-    ItemProblem,
-    MissingIdempotencyKey,
     PushBatch,
-    field_label,
     push_batch,
     resolve_key,
 )
@@ -92,9 +82,19 @@ def create_app(
     )
     registry = CollectorRegistry(auto_describe=False)
     registry.register(StatusCollector(board, wall_clock, clock))
-    _install_error_handlers(app, board)
+    problems.install(app, _push_outcomes(board))
+    app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
 
-    @app.get("/healthz", tags=["ops"])
+    @app.get(
+        "/healthz",
+        tags=["ops"],
+        responses={
+            503: {
+                "description": "A background task ended or crashed: the same body, "
+                "with `status: failing`."
+            }
+        },
+    )
     def healthz() -> JSONResponse:
         """Liveness: 200 while every background task runs (stale SLOs do not count)."""
         dead = {n: _ended(t) for n, t in tasks.items() if t.done()}
@@ -118,7 +118,7 @@ def create_app(
             "slos": [summary_view(s, now) for s in board.snapshot()],
         }
 
-    @app.get("/api/v1/slos/{name}/status", tags=["status"])
+    @app.get("/api/v1/slos/{name}/status", tags=["status"], responses=responses(404, 422))
     def slo_status(name: str) -> dict[str, Any]:
         """The latest results of one SLO with provenance, staleness and data quality."""
         state = board.get(name)
@@ -127,12 +127,27 @@ def create_app(
             raise NotFoundError(f"no SLO named {name!r} (known: {known})")
         return status_view(state, wall_clock.now())
 
-    @app.get("/metrics", tags=["ops"])
+    @app.get(
+        "/metrics",
+        tags=["ops"],
+        response_class=PlainTextResponse,
+        responses={
+            200: {
+                "content": {"text/plain": {"schema": {"type": "string"}}},
+                "description": f"The Prometheus text format (`{CONTENT_TYPE_LATEST}`).",
+            }
+        },
+    )
     def metrics() -> Response:
         """Prometheus text format; names in docs/metrics.md."""
         return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
-    @app.post("/api/v1/measurements", tags=["ingest"], status_code=201)
+    @app.post(
+        "/api/v1/measurements",
+        tags=["ingest"],
+        status_code=201,
+        responses=responses(400, 409, 413, 422, 503),
+    )
     def push(
         batch: PushBatch,
         response: Response,
@@ -184,56 +199,21 @@ def _ended(task: asyncio.Task[None]) -> str:
     return "ended" if error is None else f"crashed: {type(error).__name__}: {error}"
 
 
-def _problem_body(problems: Sequence[ItemProblem], message: str) -> dict[str, Any]:
-    return {
-        "error": message,
-        "detail": [{"loc": list(p.loc), "field": p.field, "msg": p.message} for p in problems],
-    }
+PUSH_PATH = "/api/v1/measurements"
 
 
-def _install_error_handlers(app: FastAPI, board: StatusBoard) -> None:
-    @app.exception_handler(RequestValidationError)
-    async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
-        push = request.url.path == "/api/v1/measurements"
-        problems = []
-        for e in exc.errors():
-            loc = tuple(p for p in e.get("loc", ()) if p != "body")
-            msg = str(e.get("msg", "invalid")).removeprefix("Value error, ")
-            if e.get("type") == "json_invalid":
-                ctx = e.get("ctx") or {}
-                at = f" at character {loc[0]}" if loc else ""
-                loc, msg = (), f"invalid JSON{at}: {ctx.get('error', msg)}"
-            problems.append(ItemProblem(loc or (() if push else ("body",)), msg))
-        if push:
+def _push_outcomes(board: StatusBoard) -> problems.OnError:
+    """Counts a refused push (``slm_push_batches_total{outcome="rejected"}``)."""
+
+    def on_error(request: Request, status: int) -> None:
+        if request.url.path == PUSH_PATH and status in (413, 422):
             board.count_push("rejected")
-        first = problems[0] if problems else ItemProblem((), "invalid request")
-        return JSONResponse(
-            _problem_body(problems, f"{field_label(first.loc)}: {first.message}"),
-            status_code=422,
-        )
 
-    @app.exception_handler(SlmError)
-    async def slm_error(request: Request, exc: SlmError) -> JSONResponse:
-        if isinstance(exc, BatchError):
-            board.count_push("rejected")
-            return JSONResponse(_problem_body(exc.problems, str(exc)), status_code=422)
-        status = _status_of(exc)
-        if status >= 500:
-            log.error("%s %s: %s", request.method, request.url.path, exc)
-        return JSONResponse({"error": str(exc), "detail": str(exc)}, status_code=status)
+    return on_error
 
 
-def _status_of(exc: SlmError) -> int:
-    if isinstance(exc, NotFoundError):
-        return 404
-    if isinstance(exc, IdempotencyConflict | ConflictError):
-        return 409
-    if isinstance(exc, MissingIdempotencyKey):
-        return 400
-    if isinstance(exc, DataError):
-        return 422
-    if isinstance(exc, StoreError):
-        return 503
-    if isinstance(exc, SourceError):
-        return 502
-    return 400
+def _openapi(app: FastAPI) -> dict[str, Any]:
+    """The OpenAPI document, its error answers declared as problems (``slm.api.problems``)."""
+    if app.openapi_schema is None:
+        app.openapi_schema = problems.declare(FastAPI.openapi(app))
+    return app.openapi_schema

@@ -1,8 +1,8 @@
 """The ``slm`` command line: parse input, call services, render output.
 
 Each command group lives in its own module and registers itself on ``app`` when imported.
-Errors from ``slm.domain.errors`` become a message on stderr and the error's exit code;
-bad input never prints a traceback.
+Errors of slm's exception tree become a message on stderr and the exit code that
+``slm.cli.errors.EXIT_CODES`` gives their class; bad input never prints a traceback.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from slm import __version__
 from slm.cli.app import app as _app
 from slm.cli.app import err, out
+from slm.cli.errors import exit_code
 from slm.domain.errors import SlmError, SpecError, sort_problems
 
 if TYPE_CHECKING:
@@ -114,10 +115,10 @@ def main() -> None:
             err.print(str(p), markup=False, highlight=False)
         files = len({p.path for p in e.problems})
         err.print(f"{len(e.problems)} problem(s) in {files} file(s)", markup=False)
-        sys.exit(e.exit_code)
+        sys.exit(exit_code(e))
     except SlmError as e:
         err.print(f"error: {e}", markup=False, highlight=False)
-        sys.exit(e.exit_code)
+        sys.exit(exit_code(e))
     except KeyboardInterrupt:
         err.print("interrupted")
         sys.exit(130)

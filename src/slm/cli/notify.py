@@ -197,7 +197,7 @@ def test(
 ) -> None:
     """Render a sample message of one level and send it to the level's recipients now
     (marked [TEST]; not through the outbox)."""
-    from slm.notify.channels import DeliveryError
+    from slm.domain.errors import DeliveryError
     from slm.notify.sender import ChannelNotifier
     from slm.services.notifications import NotificationService
     from slm.spec.loader import load_workspace

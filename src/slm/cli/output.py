@@ -28,13 +28,7 @@ from typing import Annotated
 import typer
 from rich.console import Console, RenderableType
 
-from slm.domain.errors import SlmError
-
-
-class OutputError(SlmError):
-    """An output file that cannot be written (usage error: exit code 2)."""
-
-    exit_code = 2
+from slm.cli.errors import OutputError
 
 
 def output_problem(path: Path) -> str | None:

@@ -76,7 +76,8 @@ def statement(
     minimum): the statement is printed with its credits undetermined, and not recorded."""
     from slm.domain.statement import statement_dict
     from slm.render_statement import statement_html, statement_table
-    from slm.services.sla import UndeterminedError, undetermined_message
+    from slm.services.errors import UndeterminedError
+    from slm.services.sla import undetermined_message
     from slm.services.statements import compute_statement, statement_json
     from slm.spec.loader import load_workspace
 
@@ -130,7 +131,7 @@ def costs(
     else:
         _costs_json(result)
     if result.undetermined:
-        from slm.services.sla import UndeterminedError
+        from slm.services.errors import UndeterminedError
 
         which = ", ".join(f"{x.agreement}/{x.clause}" for x in result.undetermined)
         raise UndeterminedError(

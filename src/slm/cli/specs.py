@@ -55,6 +55,7 @@ def validate(
     Warnings (an undefined Service or DataSource, an ignored field) exit 0 unless --strict.
     In directories, YAML files that are not specs are skipped with a note; a directory with
     no spec file is an error."""
+    from slm.cli.errors import exit_code
     from slm.domain.errors import SpecError
     from slm.spec.loader import load_workspace
 
@@ -64,7 +65,7 @@ def validate(
         if fmt is ValidateFormat.text:
             raise
         _report(fmt, e.problems, e.warnings, e.skipped, None)
-        raise typer.Exit(e.exit_code) from None
+        raise typer.Exit(exit_code(e)) from None
     texts, problems = _connection_problems(ws)
     if fmt is not ValidateFormat.text:
         _report(fmt, problems, ws.warnings, ws.skipped, None if problems else ws.summary())

@@ -56,6 +56,7 @@ from dataclasses import dataclass, field
 from itertools import product
 from typing import Literal
 
+from slm.domain.errors import CycleError
 from slm.domain.model import Origin
 
 MAX_SHARED = 16
@@ -111,14 +112,6 @@ class Fallback:
 
 
 Expr = Ref | AllOf | AnyOf | AtLeast | Fallback
-
-
-class CycleError(ValueError):
-    """The dependency graph has a cycle; ``cycle`` lists it, first name repeated last."""
-
-    def __init__(self, cycle: Sequence[str]):
-        self.cycle = tuple(cycle)
-        super().__init__("dependency cycle: " + " -> ".join(self.cycle))
 
 
 def _check_probability(value: float, what: str) -> None:

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
+from slm.domain.errors import TemplateError
 from slm.domain.model import Origin
 
 PROBE_FIELDS = ("good", "total", "latency")
@@ -249,10 +250,6 @@ def aggregate(
 
 _PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)?)\s*\}\}")
 ENV_PREFIX = "env."
-
-
-class TemplateError(ValueError):
-    """A placeholder whose variable has no value."""
 
 
 def placeholders(text: str) -> list[str]:

@@ -14,23 +14,10 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, Literal
 
-from slm.domain.errors import SlmError
+from slm.domain.errors import DeliveryError
 from slm.domain.escalation import RetryPolicy
 
 SmtpSecurity = Literal["starttls", "ssl", "none"]
-
-
-class DeliveryError(SlmError):
-    """A channel did not accept a message. ``retryable`` says whether trying again later
-    can help (timeouts, 5xx, closed connections) or not (4xx, a refused recipient, a
-    missing secret); ``status`` is the short outcome for the delivery log."""
-
-    exit_code = 3
-
-    def __init__(self, message: str, *, retryable: bool, status: str = "error"):
-        super().__init__(message)
-        self.retryable = retryable
-        self.status = status
 
 
 @dataclass(frozen=True)

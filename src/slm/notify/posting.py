@@ -6,7 +6,7 @@ from collections.abc import Mapping
 
 import httpx
 
-from slm.notify.channels import DeliveryError
+from slm.domain.errors import DeliveryError
 
 # Statuses worth retrying: the receiver is overloaded, rate-limits, or failed itself.
 RETRYABLE_STATUS = frozenset({408, 425, 429})

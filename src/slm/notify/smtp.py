@@ -13,7 +13,8 @@ from collections.abc import Mapping
 from email.message import EmailMessage
 from email.utils import formatdate
 
-from slm.notify.channels import DeliveryError, EmailChannel, secret
+from slm.domain.errors import DeliveryError
+from slm.notify.channels import EmailChannel, secret
 from slm.notify.message import OutgoingMessage
 
 

@@ -25,18 +25,16 @@ with the reason.
 
 from __future__ import annotations
 
-import json
 import logging
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from slm.domain.alert_state import AlertRecord, AlertStatus, AlertTransition
-from slm.domain.errors import DataError
 from slm.rules import conventions as cv
 from slm.services.ports import Clock, SystemClock
 from slm.spec.workspace import Workspace
@@ -52,14 +50,6 @@ log = logging.getLogger("slm.alertmanager")
 RULE_PREFIX = "alertmanager"
 _RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$")
 _ZERO_YEAR = 1  # Go's zero time, 0001-01-01T00:00:00Z: "no end yet"
-
-
-class PayloadError(DataError):
-    """A webhook payload that cannot be used; the message names the field."""
-
-    def __init__(self, problems: Sequence[tuple[str, str]]):
-        self.problems = list(problems)
-        super().__init__("; ".join(f"{f}: {m}" for f, m in self.problems) or "invalid payload")
 
 
 def parse_time(value: object) -> datetime:
@@ -109,31 +99,6 @@ class WebhookPayload(BaseModel):
     receiver: str = ""
     group_key: str = Field(default="", alias="groupKey")
     alerts: list[WebhookAlert]
-
-
-def _label(loc: Sequence[str | int]) -> str:
-    out = ""
-    for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else part)
-    return out or "payload"
-
-
-def parse_payload(data: bytes) -> WebhookPayload:
-    """The payload, or ``PayloadError`` naming each bad field (``alerts[0].startsAt``)."""
-    try:
-        raw = json.loads(data)
-    except (UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise PayloadError([("payload", f"invalid JSON: {e}")]) from None
-    if not isinstance(raw, dict):
-        raise PayloadError([("payload", "must be a JSON object")])
-    try:
-        return WebhookPayload.model_validate(raw)
-    except ValidationError as e:
-        problems = []
-        for err in e.errors():
-            msg = str(err.get("msg", "invalid")).removeprefix("Value error, ")
-            problems.append((_label(err.get("loc", ())), msg))
-        raise PayloadError(problems) from None
 
 
 @dataclass(frozen=True)

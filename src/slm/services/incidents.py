@@ -234,9 +234,9 @@ class IncidentService:
         alert_group: str = "",
     ) -> Incident:
         if not title.strip():
-            raise DataError("an incident needs a title")
+            raise DataError("an incident needs a title", about="title")
         if not service.strip():
-            raise DataError("an incident needs a service")
+            raise DataError("an incident needs a service", about="service")
         when = at or self.clock.now()
         crit = self.criticality(service, slo)
         major = repo.major_event()
@@ -367,13 +367,14 @@ class IncidentService:
                 current = repo.open_impact(iid, service)
                 if current is None:
                     raise DataError(
-                        f"incident {iid}: no open impact on {service!r} to end; give its start"
+                        f"incident {iid}: no open impact on {service!r} to end; give its start",
+                        about="end",
                     )
                 start = current.start
             try:
                 impact = ImpactInterval(service, start, end)
             except ValueError as e:
-                raise DataError(f"incident {iid}: {e}") from None
+                raise DataError(f"incident {iid}: {e}", about="end") from None
             repo.set_impact(iid, impact)
             self._tell(repo, "impact", iid, f"{service} {start.isoformat()} .. {end}")
             return repo.get(iid)
@@ -394,14 +395,16 @@ class IncidentService:
         """Sign off the root cause (then immutable); a customer or force-majeure attribution
         proposes exclusions of the incident's merged impact intervals."""
         if not by.strip():
-            raise DataError("sign-off needs who signs (--by)")
+            raise DataError("sign-off needs who signs (--by)", about="by")
         now = self.clock.now()
         with self.store.transaction() as repos:
             repo = IncidentRepository(repos.connection)
             repo.lock(iid)  # concurrent sign-offs and edits of the incident take turns
             incident = repo.get(iid)
             if any(i.end is None for i in incident.impacts):
-                raise DataError(f"incident {iid}: end every impact interval before sign-off")
+                raise DataError(
+                    f"incident {iid}: end every impact interval before sign-off", about="impacts"
+                )
             cause = repo.sign_off(iid, by, now)
             for e in proposed_exclusions(incident, cause, now, agreements):
                 repo.propose(iid, e, now)

@@ -9,7 +9,7 @@ object (``display_value`` or ``value``). Jira: ``{"issues": [{"key", "fields": {
 "issuetype": {"name"}, "components": [{"name"}]}}]}``. slm's impact intervals travel in
 the custom field ``u_slm_impacts`` (ServiceNow) or ``slm_impacts`` (Jira field), so a round
 trip keeps downtime. Every problem is reported with the item index and field in one
-``DataError``; nothing is imported unless every item is valid.
+``InvalidDocument``; nothing is imported unless every item is valid.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
-from slm.domain.errors import DataError
+from slm.domain.errors import DataError, FieldProblem, InvalidDocument
 from slm.domain.incident import ImpactInterval, Incident, Priority, Status, TimelineEvent
 
 Format = Literal["servicenow", "jira"]
@@ -49,17 +49,20 @@ JIRA_TYPE = {"incident": "incident", "problem": "problem", "change": "change"}
 JIRA_TYPE_OUT = {"incident": "Incident", "problem": "Problem", "change": "Change"}
 
 
+Loc = tuple[str | int, ...]
+
+
 class _Problems:
     def __init__(self, where: str):
         self.where = where
-        self.items: list[str] = []
+        self.items: list[FieldProblem] = []
 
-    def add(self, path: str, message: str) -> None:
-        self.items.append(f"{self.where}: {path}: {message}")
+    def add(self, loc: Loc, message: str) -> None:
+        self.items.append(FieldProblem(loc, message))
 
     def raise_if_any(self) -> None:
         if self.items:
-            raise DataError("\n".join(self.items))
+            raise InvalidDocument(self.items, self.where)
 
 
 # --- reading ----------------------------------------------------------------------------
@@ -82,35 +85,35 @@ def parse(doc: Any, fmt: Format, where: str = "<input>") -> list[Incident]:
 
 
 def _parse_list(
-    doc: Any, key: str, item: Callable[[Any, str, _Problems], Incident | None], where: str
+    doc: Any, key: str, item: Callable[[Any, Loc, _Problems], Incident | None], where: str
 ) -> list[Incident]:
     problems = _Problems(where)
     if not isinstance(doc, dict) or not isinstance(doc.get(key), list):
-        problems.add(key, f'expected an object {{"{key}": [...]}}')
+        problems.add((key,), f'expected an object {{"{key}": [...]}}')
         problems.raise_if_any()
     out: list[Incident] = []
     for i, raw in enumerate(doc[key]):
-        inc = item(raw, f"{key}[{i}]", problems)
+        inc = item(raw, (key, i), problems)
         if inc is not None:
             out.append(inc)
     ids = [i.id for i in out]
     for n, iid in enumerate(ids):
         if iid in ids[:n]:
-            problems.add(f"{key}[{n}]", f"duplicate record {iid!r}")
+            problems.add((key, n), f"duplicate record {iid!r}")
     problems.raise_if_any()
     return out
 
 
-def _field(d: Mapping[str, Any], name: str, at: str, p: _Problems, *, required: bool = True) -> Any:
+def _field(d: Mapping[str, Any], name: str, at: Loc, p: _Problems, *, required: bool = True) -> Any:
     value = d.get(name)
     if isinstance(value, Mapping) and name in ("cmdb_ci", "business_service"):
         value = value.get("display_value") or value.get("value")
     if required and (value is None or value == ""):
-        p.add(f"{at}.{name}", "missing")
+        p.add((*at, name), "missing")
     return value
 
 
-def _instant(value: Any, at: str, p: _Problems) -> datetime | None:
+def _instant(value: Any, at: Loc, p: _Problems) -> datetime | None:
     if value is None or value == "":
         return None
     if not isinstance(value, str):
@@ -129,7 +132,7 @@ def _instant(value: Any, at: str, p: _Problems) -> datetime | None:
     return t.replace(tzinfo=UTC) if t.tzinfo is None else t.astimezone(UTC)
 
 
-def _impacts(value: Any, at: str, p: _Problems) -> tuple[ImpactInterval, ...]:
+def _impacts(value: Any, at: Loc, p: _Problems) -> tuple[ImpactInterval, ...]:
     if value in (None, "", []):
         return ()
     if isinstance(value, str):
@@ -144,21 +147,21 @@ def _impacts(value: Any, at: str, p: _Problems) -> tuple[ImpactInterval, ...]:
     out = []
     for n, v in enumerate(value):
         if not isinstance(v, dict) or not v.get("service"):
-            p.add(f"{at}[{n}].service", "missing")
+            p.add((*at, n, "service"), "missing")
             continue
-        start = _instant(v.get("start"), f"{at}[{n}].start", p)
-        end = _instant(v.get("end"), f"{at}[{n}].end", p)
+        start = _instant(v.get("start"), (*at, n, "start"), p)
+        end = _instant(v.get("end"), (*at, n, "end"), p)
         if start is None:
-            p.add(f"{at}[{n}].start", "missing")
+            p.add((*at, n, "start"), "missing")
             continue
         try:
             out.append(ImpactInterval(str(v["service"]), start, end))
         except ValueError as e:
-            p.add(f"{at}[{n}].end", str(e))
+            p.add((*at, n, "end"), str(e))
     return tuple(out)
 
 
-def _servicenow_item(raw: Any, at: str, p: _Problems) -> Incident | None:
+def _servicenow_item(raw: Any, at: Loc, p: _Problems) -> Incident | None:
     if not isinstance(raw, dict):
         p.add(at, "expected an object")
         return None
@@ -169,21 +172,21 @@ def _servicenow_item(raw: Any, at: str, p: _Problems) -> Incident | None:
         raw, "business_service", at, p, required=False
     )
     if not service:
-        p.add(f"{at}.cmdb_ci", "missing (the configuration item names the service)")
+        p.add((*at, "cmdb_ci"), "missing (the configuration item names the service)")
     prio_raw = str(_field(raw, "priority", at, p) or "")
     priority = SN_PRIORITY.get(prio_raw.split(" ")[0])
     if prio_raw and priority is None:
-        p.add(f"{at}.priority", f"{prio_raw!r} is not a ServiceNow priority 1..5")
+        p.add((*at, "priority"), f"{prio_raw!r} is not a ServiceNow priority 1..5")
     state = str(_field(raw, "state", at, p) or "")
     kind = SN_PREFIX.get(str(number or "")[:3], "incident")
     status = SN_STATE.get(state) if kind == "incident" else None
     if kind == "incident" and state and status is None:
-        p.add(f"{at}.state", f"{state!r} is not an incident state (1, 2, 3, 6, 7, 8)")
-    opened = _instant(_field(raw, "opened_at", at, p), f"{at}.opened_at", p)
-    resolved = _instant(raw.get("resolved_at") or raw.get("closed_at"), f"{at}.resolved_at", p)
+        p.add((*at, "state"), f"{state!r} is not an incident state (1, 2, 3, 6, 7, 8)")
+    opened = _instant(_field(raw, "opened_at", at, p), (*at, "opened_at"), p)
+    resolved = _instant(raw.get("resolved_at") or raw.get("closed_at"), (*at, "resolved_at"), p)
     if status is None:
         status = "resolved" if resolved is not None else "open"
-    impacts = _impacts(raw.get("u_slm_impacts"), f"{at}.u_slm_impacts", p)
+    impacts = _impacts(raw.get("u_slm_impacts"), (*at, "u_slm_impacts"), p)
     if len(p.items) > before:
         return None
     assert opened is not None and priority is not None
@@ -204,15 +207,15 @@ def _servicenow_item(raw: Any, at: str, p: _Problems) -> Incident | None:
     )
 
 
-def _name(fields: Mapping[str, Any], key: str, at: str, p: _Problems) -> str | None:
+def _name(fields: Mapping[str, Any], key: str, at: Loc, p: _Problems) -> str | None:
     v = fields.get(key)
     if not isinstance(v, Mapping) or not isinstance(v.get("name"), str) or not v["name"]:
-        p.add(f"{at}.fields.{key}.name", "missing")
+        p.add((*at, "fields", key, "name"), "missing")
         return None
     return str(v["name"])
 
 
-def _jira_item(raw: Any, at: str, p: _Problems) -> Incident | None:
+def _jira_item(raw: Any, at: Loc, p: _Problems) -> Incident | None:
     if not isinstance(raw, dict):
         p.add(at, "expected an object")
         return None
@@ -220,25 +223,25 @@ def _jira_item(raw: Any, at: str, p: _Problems) -> Incident | None:
     key = _field(raw, "key", at, p)
     fields = raw.get("fields")
     if not isinstance(fields, dict):
-        p.add(f"{at}.fields", "missing")
+        p.add((*at, "fields"), "missing")
         return None
-    title = _field(fields, "summary", f"{at}.fields", p)
+    title = _field(fields, "summary", (*at, "fields"), p)
     prio = _name(fields, "priority", at, p)
     priority = JIRA_PRIORITY.get(prio.lower()) if prio else None
     if prio and priority is None:
-        p.add(f"{at}.fields.priority.name", f"{prio!r} is not a known Jira priority")
+        p.add((*at, "fields", "priority", "name"), f"{prio!r} is not a known Jira priority")
     status_name = _name(fields, "status", at, p)
     type_name = _name(fields, "issuetype", at, p)
     kind = JIRA_TYPE.get((type_name or "").lower().split(" ")[0], "incident")
-    created = _instant(fields.get("created"), f"{at}.fields.created", p)
+    created = _instant(fields.get("created"), (*at, "fields", "created"), p)
     if fields.get("created") in (None, ""):
-        p.add(f"{at}.fields.created", "missing")
-    resolved = _instant(fields.get("resolutiondate"), f"{at}.fields.resolutiondate", p)
+        p.add((*at, "fields", "created"), "missing")
+    resolved = _instant(fields.get("resolutiondate"), (*at, "fields", "resolutiondate"), p)
     comps = fields.get("components") or []
     service = next((c.get("name") for c in comps if isinstance(c, Mapping) and c.get("name")), None)
     if not service:
-        p.add(f"{at}.fields.components", "missing (the first component names the service)")
-    impacts = _impacts(fields.get("slm_impacts"), f"{at}.fields.slm_impacts", p)
+        p.add((*at, "fields", "components"), "missing (the first component names the service)")
+    impacts = _impacts(fields.get("slm_impacts"), (*at, "fields", "slm_impacts"), p)
     if len(p.items) > before:
         return None
     assert created is not None and priority is not None and status_name is not None

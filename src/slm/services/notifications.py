@@ -37,11 +37,11 @@ from typing import Any, Protocol
 
 from sqlalchemy.engine import Connection
 
-from slm.domain.errors import NotFoundError, SlmError
+from slm.domain.errors import DeliveryError, NotFoundError, SlmError
 from slm.domain.escalation import Firing, TransitionLike, firings
 from slm.domain.model import SLO
 from slm.domain.results import ObjectiveResult
-from slm.notify.channels import Channel, DeliveryError, from_json, to_json
+from slm.notify.channels import Channel, from_json, to_json
 from slm.notify.message import OutgoingMessage, message_id
 from slm.notify.rendering import message_context, sample_firing, sample_result
 from slm.services.ports import Clock, SystemClock

@@ -19,20 +19,14 @@ from datetime import UTC, date, datetime, timedelta
 from fractions import Fraction
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from slm.domain.errors import SlmError
 from slm.domain.incident import Incident, downtime_by_service
 from slm.domain.intervals import Span, clip, merge
+from slm.services.errors import PeriodTextError
 from slm.store.db import Store
 
 _MONTH = re.compile(r"^(\d{4})-(\d{2})$")
 _QUARTER = re.compile(r"^(\d{4})-[Qq]([1-4])$")
 _DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-
-
-class PeriodTextError(SlmError):
-    """A ``--period`` that cannot be read (exit code 2)."""
-
-    exit_code = 2
 
 
 @dataclass(frozen=True)

@@ -45,7 +45,7 @@ from pydantic import (
 )
 
 from slm.domain.durations import format_duration
-from slm.domain.errors import DataError
+from slm.domain.errors import FieldProblem
 from slm.domain.instants import (
     EARLIEST,
     LATEST,
@@ -55,6 +55,7 @@ from slm.domain.instants import (
     instant_problem,
     range_text,
 )
+from slm.services.errors import IdempotencyConflict, InvalidBatch, MissingIdempotencyKey
 from slm.services.ports import Clock, SystemClock
 from slm.store.db import Store
 from slm.store.push import PushBatchRecord, PushRepository
@@ -119,7 +120,7 @@ class PushItem(BaseModel):
 
     series: str = Field(min_length=1, max_length=1000, strict=True)
     timestamp: Timestamp
-    value: float = Field(ge=0, le=MAX_VALUE, allow_inf_nan=False)
+    value: float = Field(ge=0, le=MAX_VALUE, allow_inf_nan=False, strict=True)
 
 
 class PushBatch(BaseModel):
@@ -129,64 +130,21 @@ class PushBatch(BaseModel):
     items: list[PushItem] = Field(min_length=1, max_length=MAX_ITEMS)
 
 
-@dataclass(frozen=True)
-class ItemProblem:
-    """One problem in a batch: ``loc`` like ``("items", 3, "timestamp")``."""
-
-    loc: tuple[str | int, ...]
-    message: str
-
-    @property
-    def field(self) -> str:
-        return field_label(self.loc)
-
-
-def field_label(loc: Sequence[str | int]) -> str:
-    """``items[3].timestamp`` for ``("items", 3, "timestamp")``."""
-    out = ""
-    for part in loc:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        else:
-            out += f".{part}" if out else part
-    return out or "batch"
-
-
-class BatchError(DataError):
-    """A batch that cannot be used; names each bad field and item index."""
-
-    def __init__(self, problems: Sequence[ItemProblem], where: str = ""):
-        self.problems = list(problems)
-        prefix = f"{where}: " if where else ""
-        super().__init__(
-            "\n".join(f"{prefix}{p.field}: {p.message}" for p in self.problems)
-            or f"{prefix}invalid batch"
-        )
-
-
-class MissingIdempotencyKey(DataError):
-    """Neither the ``Idempotency-Key`` header nor ``idempotency_key`` was given."""
-
-
-class IdempotencyConflict(DataError):
-    """The idempotency key was used before for a batch with different items."""
-
-
-def problems_of(error: ValidationError) -> list[ItemProblem]:
+def problems_of(error: ValidationError) -> list[FieldProblem]:
     out = []
     for e in error.errors(include_url=False):
         loc = tuple(p for p in e["loc"] if p != "body")
         msg = str(e["msg"]).removeprefix("Value error, ")
-        out.append(ItemProblem(loc, msg))
+        out.append(FieldProblem(loc, msg))
     return out
 
 
 def parse_batch(data: bytes | str, where: str = "") -> PushBatch:
-    """A batch from JSON text; ``BatchError`` naming field and item index otherwise."""
+    """A batch from JSON text; ``InvalidBatch`` naming field and item index otherwise."""
     try:
         return PushBatch.model_validate_json(data)
     except ValidationError as e:
-        raise BatchError(problems_of(e), where) from None
+        raise InvalidBatch(problems_of(e), where) from None
 
 
 @dataclass(frozen=True)
@@ -235,13 +193,13 @@ def resolve_key(batch: PushBatch, header: str | None) -> str:
     if header is not None:
         header = header.strip()
         if not header or len(header) > MAX_KEY:
-            raise BatchError(
-                [ItemProblem(("Idempotency-Key",), f"must be 1 to {MAX_KEY} characters")]
+            raise InvalidBatch(
+                [FieldProblem(("Idempotency-Key",), f"must be 1 to {MAX_KEY} characters", "header")]
             )
         if body is not None and body != header:
-            raise BatchError(
+            raise InvalidBatch(
                 [
-                    ItemProblem(
+                    FieldProblem(
                         ("idempotency_key",),
                         f"{body!r} differs from the Idempotency-Key header {header!r}",
                     )
@@ -266,7 +224,7 @@ def check_future(
         return format_duration(timedelta(seconds=seconds - now.timestamp()))
 
     problems = [
-        ItemProblem(
+        FieldProblem(
             ("items", i, "timestamp"),
             f"{_iso(item.timestamp)} is {ahead(item.timestamp)} "
             f"ahead of the server clock ({_iso(int(now.timestamp()))}; tolerance "
@@ -277,7 +235,7 @@ def check_future(
     ]
     if problems:
         log.warning("push refused: %d item(s) in the future, first %s", len(problems), problems[0])
-        raise BatchError(problems)
+        raise InvalidBatch(problems)
 
 
 def push_batch(
@@ -314,7 +272,7 @@ def push_batch(
         push.add_counts(rows)
         over = push.above(rows, MAX_VALUE)
         if over:  # raised inside the transaction: nothing of the batch is kept
-            raise BatchError(_overflowing(batch, over))
+            raise InvalidBatch(_overflowing(batch, over))
         push.complete(
             batch_id,
             items=len(batch.items),
@@ -339,10 +297,10 @@ def push_batch(
     )  # fmt: skip
 
 
-def _overflowing(batch: PushBatch, over: Sequence[tuple[str, int, float]]) -> list[ItemProblem]:
+def _overflowing(batch: PushBatch, over: Sequence[tuple[str, int, float]]) -> list[FieldProblem]:
     totals = {(s, b): v for s, b, v in over}
     return [
-        ItemProblem(
+        FieldProblem(
             ("items", i, "value"),
             f"the bucket {_iso(item.timestamp)} of {item.series!r} would hold "
             f"{totals[(item.series, item.timestamp)]!r}, above the largest storable value "

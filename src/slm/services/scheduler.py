@@ -55,6 +55,7 @@ from slm.domain.instants import EARLIEST, LATEST, range_text
 from slm.domain.model import SLO, DataSource, MetricQuery
 from slm.domain.results import ObjectiveResult
 from slm.domain.series import DEFAULT_STEP
+from slm.services.errors import HookStepsFailed
 from slm.services.evaluate import evaluate_slo
 from slm.services.ports import Clock, MetricSource, Reader, SourceFactory, SystemClock
 from slm.services.provenance import DataQuality, Traced, store_series
@@ -157,15 +158,6 @@ class ReplayClock:
 
 EvaluationHook = Callable[[Computed], None]
 """Called after each recorded evaluation, in the store thread (one at a time, in order)."""
-
-
-class HookStepsFailed(Exception):
-    """Raised by a hook that ran all its steps although some failed (each already logged
-    with its traceback); the loop counts one failure per step."""
-
-    def __init__(self, steps: Sequence[str]):
-        self.steps = tuple(steps)
-        super().__init__(f"failed step(s): {', '.join(self.steps)}")
 
 
 def hook_name(hook: EvaluationHook) -> str:

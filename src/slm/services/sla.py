@@ -11,12 +11,11 @@ from fractions import Fraction
 
 from slm.domain.agreement import Agreement, Clause, CreditTier, IncidentMeasure
 from slm.domain.credits import apply_cap, credit_amount, percent_fraction, tier_for, zero
-from slm.domain.errors import NotFoundError, SlmError
+from slm.domain.errors import NotFoundError
 from slm.domain.statement import Figures, Period, Statement, verdict
+from slm.services.errors import OutsideTermError, PeriodError, UndeterminedError
 from slm.services.ports import Clock, SourceFactory
 from slm.services.statements import (
-    OutsideTermError,
-    PeriodError,
     agreement,
     agreements,
     complete_periods,
@@ -29,13 +28,6 @@ from slm.store.db import Store
 from slm.store.statements import SaveState, StatementRecord, StatementRepository
 
 # --- storing ----------------------------------------------------------------------------
-
-
-class UndeterminedError(SlmError):
-    """A statement whose attainment is unknown for some clause: its credits are
-    undetermined (exit code 8, see docs/agreements.md)."""
-
-    exit_code = 8
 
 
 def undetermined_message(st: Statement) -> str | None:

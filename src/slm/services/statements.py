@@ -83,6 +83,7 @@ from slm.domain.statement import (
     statement_dict,
 )
 from slm.domain.windows import calendar_period
+from slm.services.errors import OutsideTermError, PeriodError
 from slm.services.evaluate import rollup_notes, ungrouped_use
 from slm.services.ports import SourceFactory
 from slm.services.reading import ReaderDecorator, SourceReader
@@ -97,16 +98,6 @@ CALENDAR = (API_VERSION, "Calendar")
 EXCLUSION = (API_VERSION, "Exclusion")
 _MONTH = re.compile(r"^(\d{4})-(\d{2})$")
 _QUARTER = re.compile(r"^(\d{4})-[Qq]([1-4])$")
-
-
-class PeriodError(SlmError):
-    """A period label that does not fit the agreement."""
-
-    exit_code = 2
-
-
-class OutsideTermError(PeriodError):
-    """A period that lies wholly outside the agreement's term: there is no statement."""
 
 
 # --- looking things up ------------------------------------------------------------------

@@ -2,7 +2,7 @@
 exclusions and the major-event flag log.
 
 A signed-off root-cause record is immutable: ``set_root_cause``, ``sign_off`` and impact
-changes on such an incident raise ``SignedOffError`` (exit code 1) and change nothing.
+changes on such an incident raise ``SignedOffError`` and change nothing.
 Concurrent changes of one incident cannot slip past a sign-off: a unit of work that
 changes an incident first ``lock``s it (``SELECT ... FOR UPDATE`` on PostgreSQL; on
 SQLite a write that takes the database's write lock), so they take turns, and the root
@@ -20,7 +20,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Row
 
-from slm.domain.errors import ConflictError, DataError, NotFoundError
+from slm.domain.errors import DataError, NotFoundError, SignedOffError
 from slm.domain.exclusions import Exclusion
 from slm.domain.incident import (
     ExclusionProposal,
@@ -39,10 +39,6 @@ from slm.store.schema import incidents as inc
 from slm.store.schema import major_events as me
 
 PREFIX = {"incident": "INC", "problem": "PRB", "change": "CHG"}
-
-
-class SignedOffError(ConflictError):
-    """The root-cause record of an incident was signed off: it cannot change any more."""
 
 
 _ID_LOCK = 0x736C6D01  # "slm" 1: numbering incidents
@@ -181,7 +177,7 @@ class IncidentRepository:
     def set_impact(self, incident_id: str, impact: ImpactInterval) -> ImpactInterval:
         """Add an impact interval, or close the open interval of the service when only the
         end is new (``impact.start`` equal to the open interval's start)."""
-        self._refuse_if_signed_off(incident_id, "impact")
+        self._refuse_if_signed_off(incident_id, "impact", "impacts")
         q = sa.select(im).where(
             im.c.incident_id == incident_id,
             im.c.service == impact.service,
@@ -219,7 +215,9 @@ class IncidentRepository:
     def sign_off(self, incident_id: str, by: str, at: datetime) -> RootCause:
         current = self.get(incident_id)
         if current.root_cause is None:
-            raise DataError(f"incident {incident_id}: no root-cause record to sign off")
+            raise DataError(
+                f"incident {incident_id}: no root-cause record to sign off", about="root_cause"
+            )
         self._refuse_if_signed_off(incident_id, "root cause")
         self._unsigned_update(
             incident_id, "root cause", signed_off_by=by, signed_off_at=at, updated_at=at
@@ -237,13 +235,14 @@ class IncidentRepository:
             self._refuse_if_signed_off(incident_id, what)
             raise NotFoundError(f"no incident {incident_id!r}")
 
-    def _refuse_if_signed_off(self, incident_id: str, what: str) -> None:
+    def _refuse_if_signed_off(self, incident_id: str, what: str, about: str = "root_cause") -> None:
         rc = self.get(incident_id).root_cause
         if rc is not None and rc.signed_off:
             assert rc.signed_off_at is not None
             raise SignedOffError(
                 f"incident {incident_id}: the root cause was signed off by {rc.signed_off_by} "
-                f"at {rc.signed_off_at.isoformat()}; its {what} can no longer change"
+                f"at {rc.signed_off_at.isoformat()}; its {what} can no longer change",
+                about=about,
             )
 
     # --- alert links -----------------------------------------------------------------------

@@ -19,10 +19,10 @@ from typing import Any
 
 import httpx
 
+from slm.domain.errors import TemplateError
 from slm.domain.probe import (
     HttpCheck,
     HttpRequest,
-    TemplateError,
     TlsOptions,
     TransactionCheck,
     render,
