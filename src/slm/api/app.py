@@ -25,6 +25,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_l
 
 from slm import __version__
 from slm.api import problems
+from slm.api.limits import BodyLimit, BodyLimits
 from slm.api.metrics import StatusCollector
 from slm.api.problems import responses
 from slm.domain.errors import NotFoundError
@@ -55,6 +56,7 @@ def create_app(
     future_tolerance: timedelta = DEFAULT_FUTURE_TOLERANCE,
     background: Sequence[BackgroundTask] = (),
     routers: Sequence[APIRouter] = (),
+    body_limits: BodyLimits = BodyLimits(),
 ) -> FastAPI:
     wall_clock = wall or SystemClock()
     tasks: dict[str, asyncio.Task[None]] = {}
@@ -83,6 +85,7 @@ def create_app(
     registry = CollectorRegistry(auto_describe=False)
     registry.register(StatusCollector(board, wall_clock, clock))
     problems.install(app, _push_outcomes(board))
+    app.add_middleware(BodyLimit, limits=body_limits, on_error=_push_outcomes(board))
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
 
     @app.get(
@@ -146,7 +149,10 @@ def create_app(
         "/api/v1/measurements",
         tags=["ingest"],
         status_code=201,
-        responses=responses(400, 409, 413, 422, 503),
+        responses={
+            200: {"description": "A retry: the first receipt, with `duplicate: true`."},
+            **responses(400, 409, 413, 422, 503),
+        },
     )
     def push(
         batch: PushBatch,

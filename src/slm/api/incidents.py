@@ -12,13 +12,15 @@ incident ``404``: problems of ``slm.api.problems``, raised by the service, not b
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Body, Query
+from fastapi import APIRouter, Body, Query, Request, Response
 from pydantic import (
     AwareDatetime,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     StringConstraints,
@@ -26,6 +28,7 @@ from pydantic import (
     field_validator,
 )
 
+from slm.api import pages
 from slm.api.problems import responses
 from slm.domain.incident import Attribution, Incident, IncidentKind, Priority, RootCause
 from slm.services import itsm
@@ -39,6 +42,19 @@ Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 
 
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt ]")
+
+
+def _rfc3339(value: object) -> object:
+    """Only RFC 3339 text: pydantic would read a number as Unix seconds."""
+    if isinstance(value, str) and _DATE.match(value):
+        return value
+    raise ValueError("expected an RFC 3339 instant with an offset (e.g. 2026-11-01T00:00:00Z)")
+
+
+Instant = Annotated[AwareDatetime, BeforeValidator(_rfc3339)]
+
+
 class _Body(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -50,7 +66,7 @@ class NewIncident(_Body):
     priority: Priority | None = None  # None: the IncidentPriorityPolicy decides
     budget_remaining: Annotated[float, Field(strict=True, allow_inf_nan=False)] | None = None
     team: str = ""
-    at: AwareDatetime | None = None
+    at: Instant | None = None
     kind: IncidentKind = "incident"
 
 
@@ -58,7 +74,7 @@ class NewEvent(_Body):
     text: Text
     kind: Name = "note"  # ``resolved`` resolves the incident
     team: str = ""
-    at: AwareDatetime | None = None
+    at: Instant | None = None
 
 
 class ImpactChange(_Body):
@@ -73,8 +89,8 @@ class ImpactChange(_Body):
     )
 
     service: Name
-    start: AwareDatetime | None = None
-    end: AwareDatetime | None = Field(default=None, validate_default=True)
+    start: Instant | None = None
+    end: Instant | None = Field(default=None, validate_default=True)
 
     @field_validator("end")
     @classmethod
@@ -118,24 +134,37 @@ def incidents_router(incidents: IncidentService, *, clock: Clock) -> APIRouter:
 
     @router.get("", responses=responses(422, 503))
     def list_incidents(
+        request: Request,
+        response: Response,
         service: Annotated[str | None, Query(description="only this service")] = None,
         status: Annotated[
             StatusFilter, Query(description="open (default), resolved, closed, all")
         ] = "open",
         kind: Annotated[IncidentKind | None, Query(description="incident, problem, change")] = None,
         since: Annotated[
-            AwareDatetime | None, Query(description="still open, or resolved at or after this")
+            Instant | None, Query(description="still open, or resolved at or after this")
         ] = None,
+        limit: pages.Limit = pages.DEFAULT_LIMIT,
+        cursor: pages.Cursor = None,
     ) -> dict[str, Any]:
-        """Incidents, oldest first, with their merged timelines (default: the open ones)."""
+        """Incidents, oldest first, with their merged timelines (default: the open ones),
+        a page at a time: ``next`` is the path of the next page."""
         found = incidents.find(
             service=service,
             status=None if status == "all" else status,
             kind=kind,
             since=_utc(since),
+            after=None if cursor is None else pages.decode(cursor),
+            limit=limit + 1,
         )
-        found.sort(key=lambda i: (i.opened_at, i.id))
-        return {"at": iso(clock.now()), "incidents": [incident_json(i) for i in found]}
+        more = len(found) > limit
+        found = found[:limit]
+        last = (found[-1].opened_at, found[-1].id) if more else None
+        return {
+            "at": iso(clock.now()),
+            "incidents": [incident_json(i) for i in found],
+            "next": pages.next_page(request, response, last),
+        }
 
     @router.get("/{incident_id}", responses=responses(404, 503))
     def get_incident(incident_id: str) -> dict[str, Any]:

@@ -102,6 +102,23 @@ def serve(
         str,
         typer.Option("--future-tolerance", help="Data this far ahead of the clock is accepted."),
     ] = "5m",
+    max_body: Annotated[
+        int | None,
+        typer.Option(
+            "--max-body",
+            min=1,
+            help="Largest request body in bytes (default 1 MiB); larger ones get 413.",
+        ),
+    ] = None,
+    max_bulk_body: Annotated[
+        int | None,
+        typer.Option(
+            "--max-bulk-body",
+            min=1,
+            help="Largest body of a push, ITSM import or Alertmanager webhook in bytes "
+            "(default 32 MiB).",
+        ),
+    ] = None,
     log_level: Annotated[str, typer.Option("--log-level", help="debug, info, warning.")] = "info",
     access_log: Annotated[
         bool, typer.Option("--access-log/--no-access-log", help="Log every HTTP request.")
@@ -141,6 +158,7 @@ def serve(
         import uvicorn
 
         from slm.api.app import BackgroundTask, create_app
+        from slm.api.limits import BodyLimits
     except ModuleNotFoundError as e:  # optional dependencies: slm[server]
         raise MissingExtraError("server", "slm serve", e.name or "fastapi") from e
     from slm.services.ports import FixedClock, SystemClock
@@ -225,6 +243,9 @@ def serve(
         future_tolerance=settings.future_tolerance,
         background=background,
         routers=[alerting.router],
+        body_limits=BodyLimits(
+            default=max_body or BodyLimits.default, bulk=max_bulk_body or BodyLimits.bulk
+        ),
     )
     logging.basicConfig(
         level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", force=True

@@ -117,8 +117,19 @@ class IncidentRepository:
         status: str | None = None,
         service: str | None = None,
         since: datetime | None = None,
+        after: tuple[datetime, str] | None = None,
+        limit: int | None = None,
     ) -> list[Incident]:
+        """Incidents by ``(opened_at, id)``; ``after`` one of them and at most ``limit``
+        of them, when given (a page)."""
         q = sa.select(inc).order_by(inc.c.opened_at, inc.c.id)
+        if after is not None:
+            at, iid = after
+            q = q.where(
+                sa.or_(inc.c.opened_at > at, sa.and_(inc.c.opened_at == at, inc.c.id > iid))
+            )
+        if limit is not None:
+            q = q.limit(limit)
         if ids is not None:
             q = q.where(inc.c.id.in_(list(ids)))
         if kind is not None:
