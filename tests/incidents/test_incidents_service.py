@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy.engine import Connection
 
+from slm.cli.errors import exit_code
 from slm.domain.alert_state import AlertStatus, AlertTransition
 from slm.domain.errors import DataError, NotFoundError, SignedOffError
 from slm.domain.incident import RootCause, downtime_by_service
@@ -162,7 +163,7 @@ def test_sign_off_freezes_root_cause_and_proposes_exclusion(store: Store, tmp_pa
     ):
         with pytest.raises(SignedOffError, match="signed off by alice") as e:
             change()
-        assert e.value.exit_code == 1
+        assert exit_code(e.value) == 1
     assert svc.get(a.id).root_cause == inc.root_cause
     approved = svc.decide_exclusion(proposals[0].id, "bob")
     assert approved.state == "approved" and approved.exclusion.counts
