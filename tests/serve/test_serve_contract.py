@@ -27,8 +27,8 @@ from schemathesis.checks import (
     unsupported_method,
 )
 
-from slm.api.alertmanager import alerting_router
 from slm.api.app import create_app
+from slm.api.deps import Services
 from slm.services.alerting import AlertService
 from slm.services.alertmanager import AlertmanagerReceiver
 from slm.services.incidents import IncidentService
@@ -74,8 +74,8 @@ def api(contract_store: Store) -> Any:
         contract_store, ws, clock=clock, notifications=notifications, incidents=incidents
     )
     alerts = AlertService(contract_store, ws, clock=clock)
-    router = alerting_router(alerts, incidents, receiver, clock=clock)
-    app = create_app(board, contract_store, clock=clock, routers=[router])
+    services = Services(alerts=alerts, incidents=incidents, receiver=receiver)
+    app = create_app(board, contract_store, clock=clock, services=services)
     for n in range(3):  # known incidents, so that changes can succeed too
         incidents.open(
             f"seeded {n}",

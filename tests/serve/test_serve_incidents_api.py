@@ -22,7 +22,7 @@ from fastapi.testclient import TestClient
 from serve_helpers import ServerProcess, problem, store_workspace
 
 from slm.api.app import create_app
-from slm.api.incidents import incidents_router
+from slm.api.deps import Services
 from slm.services.incidents import IncidentService
 from slm.services.ports import FixedClock
 from slm.services.status import StatusBoard
@@ -118,9 +118,7 @@ def service(store: Store, tmp_path: Path) -> IncidentService:
 @pytest.fixture
 def client(service: IncidentService, store: Store) -> Iterator[TestClient]:
     clock = FixedClock(NOW)
-    app = create_app(
-        StatusBoard([]), store, clock=clock, routers=[incidents_router(service, clock=clock)]
-    )
+    app = create_app(StatusBoard([]), store, clock=clock, services=Services(incidents=service))
     with TestClient(app) as c:
         yield c
 

@@ -15,7 +15,7 @@ from fastapi.testclient import TestClient
 from serve_helpers import ServerProcess, problem, store_workspace
 
 from slm.api.app import create_app
-from slm.api.incidents import incidents_router
+from slm.api.deps import Services
 from slm.api.pages import MAX_LIMIT
 from slm.services.incidents import IncidentService
 from slm.services.ports import FixedClock
@@ -103,9 +103,7 @@ def client(store: Store, tmp_path: Any) -> Iterator[TestClient]:
     ws = load_workspace([tmp_path / "specs.yaml"])
     clock = FixedClock(datetime(2026, 11, 2, 12, tzinfo=UTC))
     service = IncidentService(store, ws, clock=clock)
-    app = create_app(
-        StatusBoard([]), store, clock=clock, routers=[incidents_router(service, clock=clock)]
-    )
+    app = create_app(StatusBoard([]), store, clock=clock, services=Services(incidents=service))
     with TestClient(app) as c:
         yield c
 

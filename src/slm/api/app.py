@@ -1,12 +1,16 @@
 """The FastAPI application of ``slm serve``.
 
-``create_app(board, store, clock=...)`` wires the routes to the status board (written by
-the evaluation loop) and the push service. ``background`` is the hook for long-running
+``create_app(board, store, clock=...)`` builds the application from the module-level
+routers, one per resource (``ops``: health and metrics, ``status``: SLO status, ``push``:
+measurement push, ``alerts``: current alerts and the Alertmanager webhook, ``incidents``),
+and puts what they need where FastAPI hands it to them (``slm.api.deps``): the status board
+(written by the evaluation loop), the store, the clocks and the ``services`` of the alert
+and incident routes (served only when given). ``background`` is the hook for long-running
 work: each async callable is started as a task when the app starts (FastAPI lifespan) and
 cancelled, then awaited, when it stops. The evaluation loop is one; the synthetic-probe
-scheduler and the notification dispatcher plug in the same way. ``routers`` adds route
-groups (``slm.api.alertmanager``: alerts, incidents and the Alertmanager webhook). A
-background task that ends on its own (a crash) is logged and turns ``/healthz`` to 503.
+scheduler and the notification dispatcher plug in the same way. A background task that
+ends on its own (a crash) is logged and turns ``/healthz`` to 503. ``routers`` adds more
+route groups (tests).
 """
 
 from __future__ import annotations
@@ -14,31 +18,22 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import timedelta
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, FastAPI, Header, Request, Response
-from fastapi.responses import JSONResponse, PlainTextResponse
+from fastapi import APIRouter, FastAPI
 from fastapi_offline import FastAPIOffline
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from prometheus_client import CollectorRegistry
 
 from slm import __version__
-from slm.api import problems
+from slm.api import alerts, incidents, ops, problems, push, status
+from slm.api.deps import AppState, Services
 from slm.api.limits import BodyLimit, BodyLimits
 from slm.api.metrics import StatusCollector
-from slm.api.problems import responses
-from slm.domain.errors import NotFoundError
-from slm.services.errors import IdempotencyConflict
 from slm.services.ports import Clock, SystemClock
-from slm.services.push import (
-    DEFAULT_FUTURE_TOLERANCE,
-    PushBatch,
-    push_batch,
-    resolve_key,
-)
-from slm.services.status import StatusBoard, status_view, summary_view
-from slm.services.views import iso
+from slm.services.push import DEFAULT_FUTURE_TOLERANCE
+from slm.services.status import StatusBoard
 from slm.store.db import Store
 
 log = logging.getLogger("slm.api")
@@ -55,135 +50,69 @@ def create_app(
     wall: Clock | None = None,
     future_tolerance: timedelta = DEFAULT_FUTURE_TOLERANCE,
     background: Sequence[BackgroundTask] = (),
+    services: Services = Services(),
     routers: Sequence[APIRouter] = (),
     body_limits: BodyLimits = BodyLimits(),
 ) -> FastAPI:
     wall_clock = wall or SystemClock()
-    tasks: dict[str, asyncio.Task[None]] = {}
-
-    @asynccontextmanager
-    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        for fn in background:
-            name = getattr(fn, "__qualname__", repr(fn))
-            task = asyncio.create_task(_guarded(name, fn), name=name)
-            tasks[name] = task
-        try:
-            yield
-        finally:
-            for task in tasks.values():
-                task.cancel()
-            await asyncio.gather(*tasks.values(), return_exceptions=True)
-
+    state = AppState(
+        board=board,
+        store=store,
+        clock=clock,
+        wall=wall_clock,
+        future_tolerance=future_tolerance,
+        registry=CollectorRegistry(auto_describe=False),
+        services=services,
+    )
+    state.registry.register(StatusCollector(board, wall_clock, clock))
     # /docs (Swagger UI) and /redoc with their scripts and styles served from the
     # fastapi-offline package (under /static-offline-docs), not a CDN: they work offline.
     app = FastAPIOffline(
         title="slm",
         version=__version__,
         description="Service level management: SLO status, metrics and measurement push.",
-        lifespan=lifespan,
+        lifespan=_lifespan(state, background),
     )
-    registry = CollectorRegistry(auto_describe=False)
-    registry.register(StatusCollector(board, wall_clock, clock))
-    problems.install(app, _push_outcomes(board))
-    app.add_middleware(BodyLimit, limits=body_limits, on_error=_push_outcomes(board))
+    app.state.slm = state
+    problems.install(app, push.refused(board))
+    app.add_middleware(BodyLimit, limits=body_limits, on_error=push.refused(board))
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
-
-    @app.get(
-        "/healthz",
-        tags=["ops"],
-        responses={
-            503: {
-                "description": "A background task ended or crashed: the same body, "
-                "with `status: failing`."
-            }
-        },
-    )
-    def healthz() -> JSONResponse:
-        """Liveness: 200 while every background task runs (stale SLOs do not count)."""
-        dead = {n: _ended(t) for n, t in tasks.items() if t.done()}
-        now = wall_clock.now()
-        states = board.snapshot()
-        body = {
-            "status": "failing" if dead else "ok",
-            "version": __version__,
-            "slos": len(states),
-            "stale": sum(1 for s in states if s.is_stale(now)),
-            "tasks": {n: dead.get(n, "running") for n in tasks},
-        }
-        return JSONResponse(body, status_code=503 if dead else 200)
-
-    @app.get("/api/v1/slos", tags=["status"])
-    def list_slos() -> dict[str, Any]:
-        """Every SLO with its state and a summary of each objective."""
-        now = wall_clock.now()
-        return {
-            "at": iso(clock.now()),
-            "slos": [summary_view(s, now) for s in board.snapshot()],
-        }
-
-    @app.get("/api/v1/slos/{name}/status", tags=["status"], responses=responses(404, 422))
-    def slo_status(name: str) -> dict[str, Any]:
-        """The latest results of one SLO with provenance, staleness and data quality."""
-        state = board.get(name)
-        if state is None:
-            known = ", ".join(board.names()) or "none"
-            raise NotFoundError(f"no SLO named {name!r} (known: {known})")
-        return status_view(state, wall_clock.now())
-
-    @app.get(
-        "/metrics",
-        tags=["ops"],
-        response_class=PlainTextResponse,
-        responses={
-            200: {
-                "content": {"text/plain": {"schema": {"type": "string"}}},
-                "description": f"The Prometheus text format (`{CONTENT_TYPE_LATEST}`).",
-            }
-        },
-    )
-    def metrics() -> Response:
-        """Prometheus text format; names in docs/metrics.md."""
-        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
-
-    @app.post(
-        "/api/v1/measurements",
-        tags=["ingest"],
-        status_code=201,
-        responses={
-            200: {"description": "A retry: the first receipt, with `duplicate: true`."},
-            **responses(400, 409, 413, 422, 503),
-        },
-    )
-    def push(
-        batch: PushBatch,
-        response: Response,
-        idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
-    ) -> dict[str, Any]:
-        """Add a batch of bucket counts once per idempotency key (see docs/api.md)."""
-        key = resolve_key(batch, idempotency_key)
-        try:
-            receipt = push_batch(
-                store,
-                batch,
-                key=key,
-                clock=clock,
-                wall=wall_clock,
-                future_tolerance=future_tolerance,
-                origin="api",
-            )
-        except IdempotencyConflict:
-            board.count_push("conflict")
-            raise
-        if receipt.duplicate:
-            board.count_push("duplicate")
-            response.status_code = 200
-        else:
-            board.count_push("accepted", receipt.items)
-        return receipt.view()
-
-    for router in routers:  # alerts, incidents, the Alertmanager receiver (api/alertmanager)
+    for router in _routers(services):
+        app.include_router(router)
+    for router in routers:
         app.include_router(router)
     return app
+
+
+def _routers(services: Services) -> list[APIRouter]:
+    """The resources served: the alert and incident ones when their services are given."""
+    served = [ops.router, status.router, push.router]
+    if services.alerts is not None and services.receiver is not None:
+        served.append(alerts.router)
+    if services.incidents is not None:
+        served.append(incidents.router)
+    return served
+
+
+def _lifespan(
+    state: AppState, background: Sequence[BackgroundTask]
+) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
+    """Starts the background tasks with the app (``state.tasks``, read by ``/healthz``)
+    and cancels, then awaits, them when it stops."""
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        for fn in background:
+            name = getattr(fn, "__qualname__", repr(fn))
+            state.tasks[name] = asyncio.create_task(_guarded(name, fn), name=name)
+        try:
+            yield
+        finally:
+            for task in state.tasks.values():
+                task.cancel()
+            await asyncio.gather(*state.tasks.values(), return_exceptions=True)
+
+    return lifespan
 
 
 async def _guarded(name: str, fn: BackgroundTask) -> None:
@@ -196,26 +125,6 @@ async def _guarded(name: str, fn: BackgroundTask) -> None:
         raise
     else:
         log.error("background task %s ended on its own", name)
-
-
-def _ended(task: asyncio.Task[None]) -> str:
-    if task.cancelled():
-        return "cancelled"
-    error = task.exception()
-    return "ended" if error is None else f"crashed: {type(error).__name__}: {error}"
-
-
-PUSH_PATH = "/api/v1/measurements"
-
-
-def _push_outcomes(board: StatusBoard) -> problems.OnError:
-    """Counts a refused push (``slm_push_batches_total{outcome="rejected"}``)."""
-
-    def on_error(request: Request, status: int) -> None:
-        if request.url.path == PUSH_PATH and status in (413, 422):
-            board.count_push("rejected")
-
-    return on_error
 
 
 def _openapi(app: FastAPI) -> dict[str, Any]:

@@ -29,6 +29,7 @@ from pydantic import (
 )
 
 from slm.api import pages
+from slm.api.deps import EvaluationClock, Incidents
 from slm.api.problems import responses
 from slm.domain.incident import Attribution, Incident, IncidentKind, Priority, RootCause
 from slm.services import itsm
@@ -120,116 +121,138 @@ def _utc(t: datetime | None) -> datetime | None:
     return None if t is None else t.astimezone(UTC)
 
 
+def _detail(incidents: IncidentService, clock: Clock, inc: Incident) -> dict[str, Any]:
+    """One incident with its proposals and its downtime until the evaluation clock now."""
+    return incident_detail(inc, incidents.proposals(inc.id), clock.now())
+
+
 _CHANGE = responses(404, 409, 413, 422, 503)
 """What a change of an incident can answer besides success."""
 
 
-def incidents_router(incidents: IncidentService, *, clock: Clock) -> APIRouter:
-    """The routes over ``incidents``; ``clock`` (the evaluation clock) times what the
-    requests leave untimed and the open end of impacts in the downtime."""
-    router = APIRouter(prefix="/api/v1/incidents", tags=["incidents"])
+router = APIRouter(prefix="/api/v1/incidents", tags=["incidents"])
 
-    def detail(inc: Incident) -> dict[str, Any]:
-        return incident_detail(inc, incidents.proposals(inc.id), clock.now())
 
-    @router.get("", responses=responses(422, 503))
-    def list_incidents(
-        request: Request,
-        response: Response,
-        service: Annotated[str | None, Query(description="only this service")] = None,
-        status: Annotated[
-            StatusFilter, Query(description="open (default), resolved, closed, all")
-        ] = "open",
-        kind: Annotated[IncidentKind | None, Query(description="incident, problem, change")] = None,
-        since: Annotated[
-            Instant | None, Query(description="still open, or resolved at or after this")
-        ] = None,
-        limit: pages.Limit = pages.DEFAULT_LIMIT,
-        cursor: pages.Cursor = None,
-    ) -> dict[str, Any]:
-        """Incidents, oldest first, with their merged timelines (default: the open ones),
-        a page at a time: ``next`` is the path of the next page."""
-        found = incidents.find(
-            service=service,
-            status=None if status == "all" else status,
-            kind=kind,
-            since=_utc(since),
-            after=None if cursor is None else pages.decode(cursor),
-            limit=limit + 1,
-        )
-        more = len(found) > limit
-        found = found[:limit]
-        last = (found[-1].opened_at, found[-1].id) if more else None
-        return {
-            "at": iso(clock.now()),
-            "incidents": [incident_json(i) for i in found],
-            "next": pages.next_page(request, response, last),
-        }
+@router.get("", responses=responses(422, 503))
+def list_incidents(
+    request: Request,
+    response: Response,
+    incidents: Incidents,
+    clock: EvaluationClock,
+    service: Annotated[str | None, Query(description="only this service")] = None,
+    status: Annotated[
+        StatusFilter, Query(description="open (default), resolved, closed, all")
+    ] = "open",
+    kind: Annotated[IncidentKind | None, Query(description="incident, problem, change")] = None,
+    since: Annotated[
+        Instant | None, Query(description="still open, or resolved at or after this")
+    ] = None,
+    limit: pages.Limit = pages.DEFAULT_LIMIT,
+    cursor: pages.Cursor = None,
+) -> dict[str, Any]:
+    """Incidents, oldest first, with their merged timelines (default: the open ones),
+    a page at a time: ``next`` is the path of the next page."""
+    found = incidents.find(
+        service=service,
+        status=None if status == "all" else status,
+        kind=kind,
+        since=_utc(since),
+        after=None if cursor is None else pages.decode(cursor),
+        limit=limit + 1,
+    )
+    more = len(found) > limit
+    found = found[:limit]
+    last = (found[-1].opened_at, found[-1].id) if more else None
+    return {
+        "at": iso(clock.now()),
+        "incidents": [incident_json(i) for i in found],
+        "next": pages.next_page(request, response, last),
+    }
 
-    @router.get("/{incident_id}", responses=responses(404, 503))
-    def get_incident(incident_id: str) -> dict[str, Any]:
-        """One incident: merged timeline, impacts, downtime, root cause, exclusions."""
-        return detail(incidents.get(incident_id))
 
-    @router.post("", status_code=201, responses=responses(413, 422, 503))
-    def open_incident(body: NewIncident) -> dict[str, Any]:
-        """Open an incident by hand (without ``priority`` the policy decides)."""
-        inc = incidents.open(
-            body.title,
-            body.service,
-            slo=body.slo,
-            priority=body.priority,
-            budget_remaining=body.budget_remaining,
-            at=_utc(body.at) or clock.now(),
-            team=body.team,
-            kind=body.kind,
-        )
-        return detail(inc)
+@router.get("/{incident_id}", responses=responses(404, 503))
+def get_incident(incident_id: str, incidents: Incidents, clock: EvaluationClock) -> dict[str, Any]:
+    """One incident: merged timeline, impacts, downtime, root cause, exclusions."""
+    return _detail(incidents, clock, incidents.get(incident_id))
 
-    @router.post("/{incident_id}/events", status_code=201, responses=_CHANGE)
-    def add_event(incident_id: str, body: NewEvent) -> dict[str, Any]:
-        """Add a timeline event for a team; kind ``resolved`` resolves the incident."""
-        at = _utc(body.at) or clock.now()
-        return detail(incidents.add_event(incident_id, body.kind, body.text, team=body.team, at=at))
 
-    @router.post("/{incident_id}/impacts", responses=_CHANGE)
-    def set_impact(incident_id: str, body: ImpactChange) -> dict[str, Any]:
-        """Start an impact on a service, end its open one (``end`` alone), or record both."""
-        start, end = _utc(body.start), _utc(body.end)
-        return detail(incidents.set_impact(incident_id, body.service, start, end))
+@router.post("", status_code=201, responses=responses(413, 422, 503))
+def open_incident(
+    body: NewIncident, incidents: Incidents, clock: EvaluationClock
+) -> dict[str, Any]:
+    """Open an incident by hand (without ``priority`` the policy decides)."""
+    inc = incidents.open(
+        body.title,
+        body.service,
+        slo=body.slo,
+        priority=body.priority,
+        budget_remaining=body.budget_remaining,
+        at=_utc(body.at) or clock.now(),
+        team=body.team,
+        kind=body.kind,
+    )
+    return _detail(incidents, clock, inc)
 
-    @router.put("/{incident_id}/root-cause", responses=_CHANGE)
-    def set_root_cause(incident_id: str, body: RootCauseRecord) -> dict[str, Any]:
-        """Record or replace the root-cause record (until it is signed off: then 409)."""
-        cause = RootCause(
-            body.category,
-            body.attribution,
-            body.summary,
-            tuple(body.evidence),
-            tuple(body.corrective_actions),
-        )
-        return detail(incidents.record_root_cause(incident_id, cause))
 
-    @router.post("/{incident_id}/signoff", responses=_CHANGE)
-    def sign_off(incident_id: str, body: SignOff) -> dict[str, Any]:
-        """Sign off the root cause: it and the impacts become immutable; a customer or
-        force-majeure attribution proposes exclusions."""
-        return detail(incidents.sign_off(incident_id, body.by, body.agreements)[0])
+@router.post("/{incident_id}/events", status_code=201, responses=_CHANGE)
+def add_event(
+    incident_id: str, body: NewEvent, incidents: Incidents, clock: EvaluationClock
+) -> dict[str, Any]:
+    """Add a timeline event for a team; kind ``resolved`` resolves the incident."""
+    at = _utc(body.at) or clock.now()
+    return _detail(
+        incidents,
+        clock,
+        incidents.add_event(incident_id, body.kind, body.text, team=body.team, at=at),
+    )
 
-    @router.post("/import", responses=responses(409, 413, 422, 503))
-    def import_records(
-        doc: Annotated[Any, Body(description="the ServiceNow or Jira JSON document")],
-        fmt: Annotated[itsm.Format, Query(alias="format", description="servicenow or jira")],
-    ) -> dict[str, Any]:
-        """Import ServiceNow (``{"result": [...]}``) or Jira (``{"issues": [...]}``)
-        records: all or nothing; every problem named by item index and field."""
-        records = itsm.parse(doc, fmt, "")
-        inserted, updated = incidents.import_records(records)
-        return {
-            "imported": len(records),
-            "inserted": inserted,
-            "updated": updated,
-            "ids": [r.id for r in records],
-        }
 
-    return router
+@router.post("/{incident_id}/impacts", responses=_CHANGE)
+def set_impact(
+    incident_id: str, body: ImpactChange, incidents: Incidents, clock: EvaluationClock
+) -> dict[str, Any]:
+    """Start an impact on a service, end its open one (``end`` alone), or record both."""
+    start, end = _utc(body.start), _utc(body.end)
+    return _detail(incidents, clock, incidents.set_impact(incident_id, body.service, start, end))
+
+
+@router.put("/{incident_id}/root-cause", responses=_CHANGE)
+def set_root_cause(
+    incident_id: str, body: RootCauseRecord, incidents: Incidents, clock: EvaluationClock
+) -> dict[str, Any]:
+    """Record or replace the root-cause record (until it is signed off: then 409)."""
+    cause = RootCause(
+        body.category,
+        body.attribution,
+        body.summary,
+        tuple(body.evidence),
+        tuple(body.corrective_actions),
+    )
+    return _detail(incidents, clock, incidents.record_root_cause(incident_id, cause))
+
+
+@router.post("/{incident_id}/signoff", responses=_CHANGE)
+def sign_off(
+    incident_id: str, body: SignOff, incidents: Incidents, clock: EvaluationClock
+) -> dict[str, Any]:
+    """Sign off the root cause: it and the impacts become immutable; a customer or
+    force-majeure attribution proposes exclusions."""
+    return _detail(incidents, clock, incidents.sign_off(incident_id, body.by, body.agreements)[0])
+
+
+@router.post("/import", responses=responses(409, 413, 422, 503))
+def import_records(
+    doc: Annotated[Any, Body(description="the ServiceNow or Jira JSON document")],
+    fmt: Annotated[itsm.Format, Query(alias="format", description="servicenow or jira")],
+    incidents: Incidents,
+) -> dict[str, Any]:
+    """Import ServiceNow (``{"result": [...]}``) or Jira (``{"issues": [...]}``)
+    records: all or nothing; every problem named by item index and field."""
+    records = itsm.parse(doc, fmt, "")
+    inserted, updated = incidents.import_records(records)
+    return {
+        "imported": len(records),
+        "inserted": inserted,
+        "updated": updated,
+        "ids": [r.id for r in records],
+    }

@@ -242,7 +242,7 @@ def serve(
         clock=clock,
         future_tolerance=settings.future_tolerance,
         background=background,
-        routers=[alerting.router],
+        services=alerting.services,
         body_limits=BodyLimits(
             default=max_body or BodyLimits.default, bulk=max_bulk_body or BodyLimits.bulk
         ),
@@ -323,8 +323,8 @@ class _Alerting:
     """What ``slm serve`` runs for alerts: the post-evaluation pipeline, the notification
     dispatcher (a background task) and the alert, incident and Alertmanager routes."""
 
-    def __init__(self, ws: Workspace, store: Store, clock: Clock):
-        from slm.api.alertmanager import alerting_router
+    def __init__(self, ws: Workspace, store: Store):
+        from slm.api.deps import Services
         from slm.services.alerting import AlertService
         from slm.services.alertmanager import AlertmanagerReceiver
         from slm.services.incidents import IncidentService
@@ -341,7 +341,7 @@ class _Alerting:
         receiver = AlertmanagerReceiver(
             store, ws, clock=wall, notifications=self.notifications, incidents=incidents
         )
-        self.router = alerting_router(alerts, incidents, receiver, clock=clock)
+        self.services = Services(alerts=alerts, incidents=incidents, receiver=receiver)
 
     def recover(self, since: datetime) -> None:
         try:
@@ -373,7 +373,7 @@ class _Alerting:
 
 
 def _alerting(ws: Workspace, store: Store, clock: Clock) -> _Alerting:
-    alerting = _Alerting(ws, store, clock)
+    alerting = _Alerting(ws, store)
     alerting.recover(clock.now() - RECOVER_WINDOW)
     return alerting
 
