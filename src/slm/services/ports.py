@@ -81,6 +81,7 @@ __all__ = [
     "GroupedSource",
     "MetricSource",
     "Reader",
+    "RecordedEnd",
     "SeriesIdentity",
     "SourceFactory",
     "SystemClock",
@@ -115,6 +116,14 @@ class Reader(Protocol):
     def read_groups(
         self, query: MetricQuery, labels: tuple[str, ...], start: datetime, end: datetime
     ) -> dict[Group, Buckets]: ...
+
+
+@runtime_checkable
+class RecordedEnd(Protocol):
+    """Optional port of a metric source that holds a finite record (measurement files):
+    the end of the last bucket of ``step`` a query has data for, ``None`` without data."""
+
+    def data_end(self, query: MetricQuery, step: timedelta) -> datetime | None: ...
 
 
 @runtime_checkable

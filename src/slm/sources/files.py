@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from slm.domain.errors import SourceError
@@ -77,6 +77,18 @@ class FileSource:
         """Per group of the values in the file's ``labels`` columns (``GroupedSource``)."""
         table, series = self._table(query)
         return table.group_buckets(series, labels, start, end, step)
+
+    def data_end(self, query: MetricQuery, step: timedelta) -> datetime | None:
+        """The end of the last ``step`` bucket the series has rows in (``RecordedEnd``)."""
+        series = query.spec.get("series")
+        if not isinstance(series, str):
+            return None
+        timestamps, _ = self.cache.table(self.path_for(query)).rows_of(series)
+        if len(timestamps) == 0:
+            return None
+        seconds = int(step.total_seconds())
+        last = int(timestamps.max()) // seconds * seconds + seconds
+        return datetime.fromtimestamp(last, UTC)
 
     def _table(self, query: MetricQuery) -> tuple[MeasurementTable, str]:
         path = self.path_for(query)
