@@ -8,6 +8,8 @@ from datetime import timedelta
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from slm.domain.budget import error_share, occurrences_budget, slices_budget
 from slm.domain.burn import EXHAUSTION_HORIZON, burn_rate, burn_rate_series, time_to_exhaustion
@@ -176,3 +178,58 @@ def test_alert_factors_are_the_decimal_ones() -> None:
         3.0,
         1.0,
     ]
+
+
+def _fraction_budget(tally: Tally, target: float, period: timedelta, slices: bool) -> tuple:
+    """The budget figures computed with ``Fraction`` throughout (the reference that the
+    integer arithmetic of ``budget`` and ``burn`` must equal, float for float)."""
+    from fractions import Fraction
+
+    share = 1 - Fraction(repr(target))
+    mins = Fraction(period // timedelta(microseconds=1), 60_000_000)
+    total = share * Fraction(tally.total)
+    consumed = Fraction(tally.bad)
+    remaining = total - consumed
+    ratio = float(remaining / total) if total > 0 else None
+    if slices:
+        minutes = (float(total * mins), float(consumed * mins), float(remaining * mins))
+    elif total > 0:
+        used = consumed / total * share * mins
+        minutes = (float(share * mins), float(used), float(share * mins - used))
+    else:
+        minutes = (float(share * mins), None, None)
+    burn = float(consumed / Fraction(tally.total) / share) if tally.total > 0 else None
+    return float(total), float(consumed), float(remaining), ratio, minutes, burn
+
+
+counts = st.one_of(
+    st.integers(0, 10**15).map(float),
+    st.floats(0, 1e12, allow_nan=False, allow_infinity=False),
+    st.floats(0, 1e300, allow_nan=False, allow_infinity=False),
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    total=counts,
+    bad_share=st.one_of(st.just(0.0), st.just(1.0), st.floats(0, 1)),
+    target=st.sampled_from([0.9, 0.99, 0.995, 0.999, 0.9995, 0.99999, 0.123456789, 0.5]),
+    minutes=st.integers(1, 60 * 24 * 400),
+    slices=st.booleans(),
+)
+def test_integer_arithmetic_equals_fractions(
+    total: float, bad_share: float, target: float, minutes: int, slices: bool
+) -> None:
+    bad = min(total, total * bad_share)
+    tally = Tally(total - bad, total, 1, 1)
+    period = minutes * MIN
+    if slices:
+        b = slices_budget(tally, target, period)
+        got_minutes = (b.total_minutes, b.consumed_minutes, b.remaining_minutes)
+    else:
+        b = occurrences_budget(tally, target, period)
+        got_minutes = (b.total_minutes, b.consumed_minutes, b.remaining_minutes)
+    got = (b.total, b.consumed, b.remaining, b.remaining_ratio, got_minutes)
+    ref = _fraction_budget(tally, target, period, slices)
+    assert got == ref[:5]
+    assert burn_rate(tally, target) == ref[5]

@@ -20,11 +20,10 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from fractions import Fraction
 
 import numpy as np
 
-from slm.domain.budget import error_share
+from slm.domain.budget import error_share, share_terms, terms
 from slm.domain.model import MissingData
 from slm.domain.series import EventSeries, FloatArray
 from slm.domain.tally import Counting, IntArray, PrefixSums, Tally
@@ -38,7 +37,12 @@ def burn_rate(tally: Tally, target: float) -> float | None:
     bad, total = tally.bad, tally.total
     if not (math.isfinite(bad) and math.isfinite(total)):
         return (bad / total) / float(error_share(target))
-    return float(Fraction(bad) / Fraction(total) / error_share(target))
+    # (bn/bd) / (tn/td) / (p/q) as one quotient of integers: correctly rounded, the same
+    # float as with ``Fraction`` (see ``budget``)
+    bn, bd = terms(bad)
+    tn, td = terms(total)
+    p, q = share_terms(target)
+    return (bn * td * q) / (bd * tn * p)
 
 
 def time_to_exhaustion(
