@@ -115,3 +115,45 @@ def test_a_workspace_of_slos_does_not_import_the_agreement_models(tmp_path: Path
     )
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert run.stdout.strip() == "[]"
+
+
+def test_an_openslo_v1_workspace_imports_no_other_formats_models(tmp_path: Path) -> None:
+    """Kinds are imported on first use: reading OpenSLO v1 files builds no Sloth, Pyrra,
+    slo-generator, OpenSLO v1alpha or v2alpha model (building pydantic models is most of
+    what importing a spec module costs)."""
+    import subprocess
+    import sys
+
+    f = tmp_path / "slo.yaml"
+    f.write_text(
+        "apiVersion: openslo/v1\nkind: Service\nmetadata: {name: web}\nspec: {}\n",
+        encoding="utf-8",
+    )
+    others = (
+        "slm.spec.sloth",
+        "slm.spec.pyrra",
+        "slm.spec.slo_generator",
+        "slm.spec.openslo_v1alpha",
+        "slm.spec.openslo_v2alpha",
+    )
+    code = (
+        "import sys; from slm.spec.loader import load_workspace; "
+        f"load_workspace([{str(f)!r}]); "
+        f"print(sorted(m for m in {others!r} if m in sys.modules))"
+    )
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert run.stdout.strip() == "[]"
+
+
+def test_the_kinds_names_are_their_modules_constants() -> None:
+    from slm.spec import kinds, openslo_v1, openslo_v1alpha, openslo_v2alpha, pyrra, sloth
+
+    assert kinds.V1 == openslo_v1.API_VERSION
+    assert kinds.V1ALPHA == openslo_v1alpha.API_VERSION
+    assert kinds.V2_VERSIONS == openslo_v2alpha.API_VERSIONS
+    assert (kinds.SLOTH_VERSION, kinds.SLOTH_K8S) == (sloth.VERSION, sloth.K8S_API_VERSION)
+    assert kinds.PYRRA == pyrra.API_VERSION
+    entries = {e.key for e in kinds.builtin_entries()}
+    assert (sloth.K8S_API_VERSION, sloth.K8S_KIND) in entries
+    assert (sloth.K8S_API_VERSION, sloth.WINDOWS_KIND) in entries
+    assert (pyrra.API_VERSION, pyrra.KIND) in entries

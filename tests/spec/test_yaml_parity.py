@@ -174,3 +174,42 @@ def test_bad_yaml_names_the_line(text: str, line: int, message: str) -> None:
     [error] = errors
     assert error.line == line + 2
     assert message in error.message
+
+
+def test_the_resolver_table_is_ruamels_yaml_1_2_table() -> None:
+    """``yamlio`` keeps its own copy of ruamel's YAML 1.2 implicit resolvers (so that
+    reading specs does not import ruamel): same tags, patterns, flags, first characters
+    and order."""
+    from ruamel.yaml.resolver import implicit_resolvers
+
+    from slm.spec.yamlio import _Resolver
+
+    def table(pairs: list[tuple[str, Any]]) -> dict[str, list[tuple[str, str, int]]]:
+        out: dict[str, list[tuple[str, str, int]]] = {}
+        for first, (tag, regexp) in pairs:
+            out.setdefault(first, []).append((tag, regexp.pattern, regexp.flags))
+        return out
+
+    theirs = [
+        (first, (tag, regexp))
+        for versions, tag, regexp, firsts in implicit_resolvers
+        if (1, 2) in versions
+        for first in firsts
+    ]
+    resolvers = _Resolver.yaml_implicit_resolvers
+    ours = [(first, pair) for first, pairs in resolvers.items() for pair in pairs]
+    assert table(ours) == table(theirs)
+
+
+def test_reading_specs_does_not_import_ruamel(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    f = tmp_path / "slo.yaml"
+    f.write_text("apiVersion: openslo/v1\nkind: Service\nmetadata: {name: web}\nspec: {}\n")
+    code = (
+        "import sys; from slm.spec.loader import load_workspace; "
+        f"load_workspace([{str(f)!r}]); print('ruamel' in sys.modules)"
+    )
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert run.stdout.strip() == "False"

@@ -7,8 +7,8 @@ from datetime import timedelta
 from slm.domain.durations import format_duration
 from slm.domain.model import SLO, AlertCatalogue
 from slm.spec.context import MapContext
-from slm.spec.mapper import window_length
 from slm.spec.mapper.sloth import GROUPING_ANNOTATION
+from slm.spec.mapper.windows import window_length
 from slm.spec.problems import SpecObject
 from slm.spec.slm_v1 import API_VERSION as SLM_V1
 

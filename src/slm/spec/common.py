@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict
@@ -149,5 +150,5 @@ def labels_value(value: Any) -> Any:
 V1LabelValue = Annotated[str | list[str], BeforeValidator(labels_value)]
 
 
-def flatten_labels(labels: dict[str, str | list[str]]) -> dict[str, str]:
+def flatten_labels(labels: Mapping[str, str | list[str]]) -> dict[str, str]:
     return {k: v if isinstance(v, str) else ",".join(v) for k, v in labels.items()}

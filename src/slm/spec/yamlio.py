@@ -9,7 +9,8 @@ resolves plain scalars by the YAML 1.2 core schema as ruamel does (``yes`` and `
 are strings, ``0o17`` is octal, ``2026-10-01`` a date): the pure-Python round-trip parser
 took 4 ms per SLO, libyaml about a tenth of that. Duplicate keys are errors, ``<<``
 merges are honoured, and recursive aliases are refused. ruamel still writes YAML
-(``dump_documents``) and its resolver table is the one used here.
+(``dump_documents``); reading does not import it: ``_IMPLICIT`` below is its YAML 1.2
+resolver table (``tests/spec/test_yamlio.py`` checks that they agree).
 """
 
 from __future__ import annotations
@@ -21,7 +22,6 @@ from datetime import date, datetime, timedelta, timezone, tzinfo
 from typing import Any
 
 import yaml
-from ruamel.yaml.resolver import implicit_resolvers
 from yaml._yaml import CParser
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
@@ -86,13 +86,64 @@ def _has_content(text: str) -> bool:
     return False
 
 
+_IMPLICIT: tuple[tuple[str, str, int, str], ...] = (
+    # (tag, pattern, re flags, first characters): ruamel.yaml's implicit resolvers for
+    # YAML 1.2 (the core schema, and the tags of ``<<``, ``=``, ``!``, ``&`` and ``*``)
+    ("bool", r"^(?:true|True|TRUE|false|False|FALSE)$", re.X, "tTfF"),
+    (
+        "float",
+        r"""^(?:
+         [-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+]?[0-9]+)?
+        |[-+]?(?:[0-9][0-9_]*)(?:[eE][-+]?[0-9]+)
+        |[-+]?\.[0-9_]+(?:[eE][-+][0-9]+)?
+        |[-+]?\.(?:inf|Inf|INF)
+        |\.(?:nan|NaN|NAN))$""",
+        re.X,
+        "-+0123456789.",
+    ),
+    (
+        "int",
+        r"""^(?:[-+]?0b[0-1_]+
+        |[-+]?0o?[0-7_]+
+        |[-+]?[0-9_]+
+        |[-+]?0x[0-9a-fA-F_]+)$""",
+        re.X,
+        "-+0123456789",
+    ),
+    ("merge", r"^(?:<<)$", 0, "<"),
+    (
+        "null",
+        r"""^(?: ~
+        |null|Null|NULL
+        | )$""",
+        re.X,
+        "~nN",  # and the empty scalar (below)
+    ),
+    (
+        "timestamp",
+        r"""^(?:[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]
+        |[0-9][0-9][0-9][0-9] -[0-9][0-9]? -[0-9][0-9]?
+        (?:[Tt]|[ \t]+)[0-9][0-9]?
+        :[0-9][0-9] :[0-9][0-9] (?:\.[0-9]*)?
+        (?:[ \t]*(?:Z|[-+][0-9][0-9]?(?::[0-9][0-9])?))?)$""",
+        re.X,
+        "0123456789",
+    ),
+    ("value", r"^(?:=)$", 0, "="),
+    ("yaml", r"^(?:!|&|\*)$", 0, "!&*"),
+)
+
+
 class _Resolver(yaml.resolver.BaseResolver):
     """YAML 1.2 core schema implicit tags (ruamel's table), for libyaml's composer."""
 
 
-for _versions, _tag, _regexp, _first in implicit_resolvers:
-    if (1, 2) in _versions:
-        _Resolver.add_implicit_resolver(_tag, _regexp, _first)
+for _tag, _pattern, _flags, _first in _IMPLICIT:
+    _Resolver.add_implicit_resolver(
+        "tag:yaml.org,2002:" + _tag,
+        re.compile(_pattern, _flags),
+        [*_first, *([""] if _tag == "null" else [])],
+    )
 
 
 class _Composer(CParser, _Resolver):

@@ -5,15 +5,18 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from slm.domain.durations import parse_duration
-from slm.spec import openslo_v1 as v1
-from slm.spec import openslo_v2alpha as v2
 from slm.spec.context import MapContext, origin_of
 from slm.spec.problems import SpecObject
 from slm.spec.workspace import AlertCondition, AlertPolicy, NotificationTarget
 from slm.spec.yamlio import FieldPath
+
+if TYPE_CHECKING:
+    from slm.spec import openslo_v1 as v1
+    from slm.spec import openslo_v2alpha as v2
+
 
 TARGET_BY_NAME = (
     "the policy keeps the target's name only (slm notifies through its own NotificationChannel)"

@@ -4,13 +4,15 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from slm.domain.durations import parse_duration
 from slm.domain.model import AlertCatalogue, AlertWindow
-from slm.spec import slm_v1, sloth
 from slm.spec.context import MapContext
 from slm.spec.problems import SpecObject
+
+if TYPE_CHECKING:
+    from slm.spec import slm_v1, sloth
 
 
 def catalogue_from_spec(

@@ -5,15 +5,18 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import replace
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from slm.domain.model import Indicator, MetricQuery, MissingData, RatioMetric, ThresholdMetric
 from slm.sources import promql
-from slm.spec import openslo_v1 as v1
-from slm.spec import openslo_v2alpha as v2
 from slm.spec.context import MapContext, origin_of
 from slm.spec.problems import SpecObject
 from slm.spec.yamlio import FieldPath
+
+if TYPE_CHECKING:
+    from slm.spec import openslo_v1 as v1
+    from slm.spec import openslo_v2alpha as v2
+
 
 MISSING_DATA_ANNOTATION = "slm.dev/missing-data"
 DATASOURCE_BY_NAME = "its data cannot be read until a DataSource of this name is defined"

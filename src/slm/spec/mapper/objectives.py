@@ -4,16 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from slm.domain.durations import parse_duration
 from slm.domain.model import SLO, BudgetingMethod, Indicator, Objective, Window
-from slm.spec import openslo_v1 as v1
-from slm.spec import openslo_v1alpha as v1a
-from slm.spec import openslo_v2alpha as v2
 from slm.spec.context import MapContext, origin_of
 from slm.spec.problems import SpecObject
 from slm.spec.yamlio import FieldPath
+
+if TYPE_CHECKING:
+    from slm.spec import openslo_v1 as v1
+    from slm.spec import openslo_v1alpha as v1a
+    from slm.spec import openslo_v2alpha as v2
 
 
 class ObjectiveSpec(Protocol):

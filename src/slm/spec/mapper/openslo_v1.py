@@ -3,12 +3,9 @@ take v1alpha and v2alpha documents)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from slm.domain.model import BudgetingMethod, DataSource, Indicator, MetricQuery, Service
-from slm.spec import openslo_v1 as v1
-from slm.spec import openslo_v1alpha as v1a
-from slm.spec import openslo_v2alpha as v2
 from slm.spec.common import flatten_labels
 from slm.spec.context import MapContext, origin_of, service_ref
 from slm.spec.mapper.alert_policies import slo_policies
@@ -27,12 +24,17 @@ from slm.spec.mapper.windows import openslo_window
 from slm.spec.problems import SpecObject
 from slm.spec.yamlio import FieldPath
 
+if TYPE_CHECKING:
+    from slm.spec import openslo_v1 as v1
+    from slm.spec import openslo_v1alpha as v1a
+    from slm.spec import openslo_v2alpha as v2
+
 
 def map_v1_service(
     obj: SpecObject, m: v1.Service | v1a.Service | v2.Service, ctx: MapContext
 ) -> list[Any]:
     md = m.metadata
-    labels = md.labels if isinstance(md, v2.Metadata) else flatten_labels(md.labels)
+    labels = flatten_labels(md.labels)  # v2alpha's are flat already: the same mapping
     return [
         Service(
             name=md.name,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from slm.domain.model import (
     BudgetingMethod,
@@ -17,7 +17,6 @@ from slm.domain.model import (
     ThresholdMetric,
     Window,
 )
-from slm.spec import openslo_v1alpha as v1a
 from slm.spec.common import flatten_labels
 from slm.spec.context import MapContext, origin_of, service_ref
 from slm.spec.mapper.indicators import check_promql, spec_dir, with_slo_missing_data
@@ -25,6 +24,10 @@ from slm.spec.mapper.objectives import map_objective, openslo_slo
 from slm.spec.mapper.sloth import openslo_extras
 from slm.spec.mapper.windows import calendar_window, one_window
 from slm.spec.problems import SpecObject
+
+if TYPE_CHECKING:
+    from slm.spec import openslo_v1alpha as v1a
+
 
 V1ALPHA_SLICE = "1m"
 """v1alpha has no ``timeSliceWindow``: a Timeslices objective without one (slm reads it if

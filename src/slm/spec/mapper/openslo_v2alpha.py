@@ -4,10 +4,9 @@ Service, DataSource and the alerting kinds share the v1 mappers."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from slm.domain.model import BudgetingMethod, Indicator, MetricQuery
-from slm.spec import openslo_v2alpha as v2
 from slm.spec.context import MapContext, origin_of, service_ref
 from slm.spec.mapper.alert_policies import slo_policies
 from slm.spec.mapper.indicators import (
@@ -24,6 +23,9 @@ from slm.spec.mapper.sloth import openslo_extras
 from slm.spec.mapper.windows import openslo_window
 from slm.spec.problems import SpecObject
 from slm.spec.yamlio import FieldPath
+
+if TYPE_CHECKING:
+    from slm.spec import openslo_v2alpha as v2
 
 
 def v2_query(

@@ -9,7 +9,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
@@ -24,13 +24,16 @@ from slm.domain.model import (
     RollingWindow,
     Service,
 )
-from slm.spec import sloth
 from slm.spec.common import check_name
 from slm.spec.context import MapContext, origin_of
 from slm.spec.mapper.indicators import check_promql, spec_dir
 from slm.spec.mapper.objectives import percent_to_ratio
 from slm.spec.problems import SpecObject
 from slm.spec.yamlio import FieldPath
+
+if TYPE_CHECKING:
+    from slm.spec import sloth
+
 
 SLOTH_WINDOW = timedelta(days=30)  # Sloth prometheus/v1 has no per-SLO period
 # Sloth's alerting block of an SLO converted to OpenSLO (``slm convert``), as JSON
@@ -105,8 +108,10 @@ def sloth_alerting_extras(
     text = annotations.get(SLOTH_ALERTING_ANNOTATION)
     if text is None:
         return {}
+    from slm.spec.sloth import Alerting  # only files written by ``slm convert`` need it
+
     try:
-        alerting = sloth.Alerting.model_validate_json(text)
+        alerting = Alerting.model_validate_json(text)
     except ValidationError as e:
         where = "; ".join(
             f"{'.'.join(map(str, d['loc'])) or 'value'}: {d['msg']}" for d in e.errors()
@@ -221,7 +226,7 @@ def map_sloth(
 
 
 def map_sloth_file(obj: SpecObject, m: sloth.Spec, ctx: MapContext) -> list[Any]:
-    return map_sloth(obj, m, (), sloth.VERSION, "Sloth", ctx)
+    return map_sloth(obj, m, (), m.version, "Sloth", ctx)
 
 
 def map_sloth_k8s(obj: SpecObject, m: sloth.PrometheusServiceLevel, ctx: MapContext) -> list[Any]:
