@@ -86,6 +86,44 @@ def test_a_selector_is_covered_by_the_widest_selector_containing_it(
     assert covers(dict(enumerate(texts))) == expected
 
 
+def _covers_by_scanning(texts: dict[int, str]) -> dict[int, int]:
+    """The rule of ``covers`` as a scan of every pair (how it was computed before)."""
+    parsed = {i: selector_matchers(t) for i, t in texts.items()}
+    out: dict[int, int] = {}
+    for i, mi in parsed.items():
+        if mi is None:
+            continue
+        name = next((v for label, op, v in mi if label == "__name__" and op == "="), "")
+        candidates = []
+        for j, mj in parsed.items():
+            if mj is None or not mj <= mi:
+                continue
+            other = next((v for label, op, v in mj if label == "__name__" and op == "="), "")
+            if other in (name, ""):
+                candidates.append((len(mj), j))
+        out[i] = min(candidates)[1]
+    return out
+
+
+def test_covers_equals_the_pairwise_rule_on_random_selectors() -> None:
+    rng = np.random.default_rng(11)
+    names = ["x", "y", None]
+    labels = [("slo", ["a", "b"]), ("code", ["ok", "err"]), ("job", ["j"]), ("le", ["1"])]
+    for _ in range(200):
+        texts: dict[int, str] = {}
+        for i in range(int(rng.integers(1, 12))):
+            name = names[int(rng.integers(0, len(names)))]
+            chosen = [
+                f'{label}{"=" if rng.random() < 0.8 else "!="}"{rng.choice(values)}"'
+                for label, values in labels
+                if rng.random() < 0.5
+            ]
+            if name is None and not chosen:
+                chosen = ['slo="a"']
+            texts[i] = f"{name or ''}{{{', '.join(chosen)}}}"
+        assert covers(texts) == _covers_by_scanning(texts), texts
+
+
 def test_selector_matchers_parse_names_and_escapes() -> None:
     assert selector_matchers('x{a="1", b=~"2|3",}') == {
         ("__name__", "=", "x"),

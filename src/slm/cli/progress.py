@@ -6,10 +6,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+from typing import TYPE_CHECKING
 
 from slm.cli.app import err
+
+if TYPE_CHECKING:
+    from rich.progress import Progress
 
 _quiet = False
 
@@ -47,6 +49,9 @@ def progress(description: str, total: int | None = None) -> Iterator[Tracker]:
     if _quiet or not err.is_terminal:
         yield Tracker(None, description, total)
         return
+    # imported only when a bar is shown: every command imports this module
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
     with Progress(
         "[progress.description]{task.description}",
         BarColumn(),

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import Enum
 from fractions import Fraction
+from functools import cached_property
 from typing import Any, Literal
 
 
@@ -86,9 +87,10 @@ class MetricQuery:
     base_dir: str = "."
     counter: bool = False
 
-    @property
+    @cached_property
     def key(self) -> str:
-        """Identity for caches and memos: equal keys read equal buckets."""
+        """Identity for caches and memos: equal keys read equal buckets (computed once:
+        a query, like its spec, does not change)."""
         return json.dumps(
             [self.source, self.source_type, dict(self.spec), self.base_dir, self.counter],
             sort_keys=True,

@@ -22,7 +22,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from typing import Literal
+from typing import Literal, cast
 
 from slm.domain.budget import check_target, occurrences_budget
 from slm.domain.burn import burn_rate
@@ -136,6 +136,7 @@ def _push(
 ) -> _Pushed:
     pushed = _Pushed()
     groups: dict[int, tuple[WindowSource, dict[str, MetricQuery]]] = {}
+    ports: dict[type, bool] = {}  # isinstance of a runtime Protocol is slow: once per type
     for q in queries:
         key = q.key
         if key in pushed.answers or key in pushed.unsupported or key in pushed.per_bucket:
@@ -145,13 +146,17 @@ def _push(
         except (SourceError, DataError) as e:
             pushed.answers[key] = WindowPush(error=str(e))
             continue
-        if not isinstance(source, WindowSource):
+        port = ports.get(type(source))
+        if port is None:
+            port = ports[type(source)] = isinstance(source, WindowSource)
+        if not port:
             pushed.unsupported.add(key)
             continue
         if not q.counter:
             pushed.per_bucket.add(key)
             continue
-        groups.setdefault(id(source.pushdown_group), (source, {}))[1][key] = q
+        pusher = cast(WindowSource, source)
+        groups.setdefault(id(pusher.pushdown_group), (pusher, {}))[1][key] = q
     for pusher, by_key in groups.values():
         items = list(by_key.items())
         try:

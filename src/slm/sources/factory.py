@@ -58,6 +58,8 @@ class SourceFactory:
         self.store = store
         self.cache = cache or FileCache()
         self._sql: SqlConnections | None = None
+        # a DataSource's Prometheus source (its configuration parsed once), by identity
+        self._prometheus: dict[int, tuple[DataSource, PrometheusSource]] = {}
 
     @property
     def sql(self) -> SqlConnections:
@@ -102,7 +104,14 @@ class SourceFactory:
             case "prometheus":
                 from slm.sources.prometheus import prometheus_source
 
-                return prometheus_source(datasource, query)
+                if datasource is None:  # inline: the query's spec configures it
+                    return prometheus_source(datasource, query)
+                found = self._prometheus.get(id(datasource))
+                if found is None or found[0] is not datasource:
+                    # a DataSource's configuration does not depend on the query
+                    found = (datasource, prometheus_source(datasource, query))
+                    self._prometheus[id(datasource)] = found
+                return found[1]
             case other:
                 later = f" ({_LATER[other]})" if other in _LATER else ""
                 raise SourceError(

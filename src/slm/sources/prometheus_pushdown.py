@@ -136,23 +136,30 @@ def covers(texts: dict[int, str]) -> dict[int, int]:
     """For each plain selector, the query whose reset check stands for it (maybe itself).
 
     The cover has the fewest matchers among the selectors whose matchers are a subset of
-    this one's (ties: lowest index), so it is never covered by another one itself.
+    this one's (ties: lowest index), so it is never covered by another one itself. Only
+    selectors of the same metric name, or without one, can cover each other.
     """
-    parsed = {i: selector_matchers(t) for i, t in texts.items()}
-    by_name: dict[str, list[tuple[int, frozenset[Matcher]]]] = defaultdict(list)
-    for i, m in parsed.items():
-        if m is not None:
-            by_name[_name(m) or ""].append((i, m))
+    parsed = {i: m for i, t in texts.items() if (m := selector_matchers(t)) is not None}
+    by_set: dict[frozenset[Matcher], int] = {}  # lowest index of each matcher set
+    for i, m in sorted(parsed.items()):
+        by_set.setdefault(m, i)
     out: dict[int, int] = {}
-    for group in by_name.values():
-        nameless = by_name.get("", []) if group is not by_name.get("") else []
-        for i, mi in group:
-            best = min(
-                ((len(mj), j) for j, mj in [*group, *nameless] if mj <= mi),
-                default=(len(mi), i),
+    for i, mi in parsed.items():
+        name = _name(mi) or ""
+        if len(mi) <= _MAX_SUBSET_MATCHERS:  # look the subsets up: 2^len(mi) of them
+            items = sorted(mi)
+            subsets = (
+                frozenset(x for b, x in enumerate(items) if mask >> b & 1)
+                for mask in range(1 << len(items))
             )
-            out[i] = best[1]
+            found = [(s, by_set[s]) for s in subsets if s in by_set]
+        else:
+            found = [(m, j) for m, j in by_set.items() if m <= mi]
+        out[i] = min((len(m), j) for m, j in found if (_name(m) or "") in (name, ""))[1]
     return out
+
+
+_MAX_SUBSET_MATCHERS = 10
 
 
 _Labels = tuple[tuple[str, str], ...]
