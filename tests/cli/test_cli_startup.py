@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 import typer
@@ -105,3 +106,54 @@ def test_every_command_maps_to_the_modules_that_define_it() -> None:
 def test_the_package_app_is_the_complete_application() -> None:
     assert slm.cli.app is app
     assert len(app.registered_commands) + len(app.registered_groups) == len(COMMAND_MODULES)
+
+
+REPORT_SPEC = """\
+apiVersion: openslo/v1
+kind: DataSource
+metadata: {name: prom}
+spec:
+  type: Prometheus
+  connectionDetails: {url: "http://127.0.0.1:1", retry: {attempts: 1}}
+---
+apiVersion: openslo/v1
+kind: SLO
+metadata: {name: api}
+spec:
+  service: api
+  indicator:
+    metadata: {name: api-requests}
+    spec:
+      ratioMetric:
+        counter: true
+        good: {metricSource: {metricSourceRef: prom, spec: {query: 'x{code="ok"}'}}}
+        total: {metricSource: {metricSourceRef: prom, spec: {query: 'x'}}}
+  timeWindow: [{duration: 30d, isRolling: true}]
+  budgetingMethod: Occurrences
+  objectives: [{target: 0.99}]
+"""
+
+# What ``slm report`` over OpenSLO v1 SLOs on Prometheus never needs: the other spec
+# formats' models, the YAML writer, progress bars off a terminal, and httpx's own
+# command-line client (click, pygments).
+NOT_FOR_A_REPORT = (
+    "click",
+    "pygments",
+    "rich.progress",
+    "ruamel",
+    "slm.spec.openslo_v1alpha",
+    "slm.spec.openslo_v2alpha",
+    "slm.spec.pyrra",
+    "slm.spec.slo_generator",
+    "slm.spec.sloth",
+)
+
+
+def test_a_report_imports_only_what_it_uses(tmp_path: Path) -> None:
+    spec = tmp_path / "slo.yaml"
+    spec.write_text(REPORT_SPEC, encoding="utf-8")
+    code, modules = imported_by("report", str(spec), "--at", "2026-01-01T00:00:00Z")
+    assert code == 3  # the source failed (nothing listens there), the rest ran
+    assert "httpx" in modules and "slm.spec.openslo_v1" in modules
+    assert sorted(m for m in modules if m.split(".")[0] in NOT_FOR_A_REPORT) == []
+    assert sorted(m for m in modules if m in NOT_FOR_A_REPORT) == []

@@ -13,12 +13,26 @@ from __future__ import annotations
 
 import random
 import ssl
+import sys
 import threading
 import time
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+
+if "httpx" not in sys.modules:
+    # ``import httpx`` also imports its command-line client (click, rich's progress and
+    # syntax, pygments) whenever those are installed, as they are with slm's server
+    # extra: about a tenth of what ``slm report`` imports, for a tool slm never runs.
+    # Marked absent while httpx initialises, httpx defines its stand-in ``main``; the
+    # mark goes at once, so ``import httpx._main`` still works later.
+    sys.modules["httpx._main"] = None  # type: ignore[assignment]
+    try:
+        import httpx
+    finally:
+        if "httpx._main" in sys.modules and sys.modules["httpx._main"] is None:
+            del sys.modules["httpx._main"]
 
 import httpx
 import numpy as np
