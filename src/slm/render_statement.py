@@ -7,6 +7,7 @@ files cannot inject markup. Part of the CLI edge.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from decimal import Decimal
 from typing import Any
 
 from jinja2 import Environment, select_autoescape
@@ -18,7 +19,18 @@ from slm.services.sla import ClauseSimulation, Costs
 
 
 def _pct(x: Any) -> str:
-    return "-" if x is None else f"{x:.4f}%"
+    """A ratio (0..1, as in the JSON) as a percent with 4 decimals."""
+    return "-" if x is None else f"{float(x) * 100:.4f}%"
+
+
+def _percent(x: Any) -> str:
+    """A ratio from a spec (``0.999`` or ``"0.999"``) as the percent written there (``99.9``)."""
+    return str(float(Decimal(str(x)) * 100))
+
+
+def _below(x: Any) -> str:
+    """A credit tier's bound (a ratio string) as the percent it means, exactly."""
+    return format((Decimal(str(x)) * 100).normalize(), "f")
 
 
 def _yes(x: bool | None, yes: str = "yes", no: str = "no") -> Text:
@@ -85,7 +97,7 @@ def statement_table(st: dict[str, Any]) -> Group:
         exit_ = c["exit"]
         t.add_row(
             c["clause"],
-            f"{c['target']}%",
+            f"{_percent(c['target'])}%",
             _pct(c["attainment"]),
             _pct(c["adjusted_attainment"]),
             _downtime(c),
@@ -96,7 +108,7 @@ def statement_table(st: dict[str, Any]) -> Group:
                 "no",
                 "yes",
             ),
-            "-" if tier is None else f"<{tier['below']}%: {tier['credit_percent']}%",
+            "-" if tier is None else f"<{_below(tier['below'])}%: {tier['credit_percent']}%",
             _credit(c),
             "-"
             if exit_ is None
@@ -155,7 +167,7 @@ jurisdiction {{ ag.jurisdiction or "-" }}.</p>
 <tr><th>Clause</th><th>Target</th><th>Attainment</th><th>Adjusted</th><th>Downtime min</th>
 <th>Excluded min</th><th>Breached</th><th>Floor met</th><th>Credit %</th><th>Credit</th></tr>
 {% for c in st.clauses %}
-<tr><td>{{ c.clause }}</td><td>{{ c.target }}%</td><td>{{ pct(c.attainment) }}</td>
+<tr><td>{{ c.clause }}</td><td>{{ percent(c.target) }}%</td><td>{{ pct(c.attainment) }}</td>
 <td>{{ pct(c.adjusted_attainment) }}</td>
 <td>{{ "-" if c.downtime_minutes is none else c.downtime_minutes }}</td>
 <td>{{ c.excluded_minutes }}</td>
@@ -219,6 +231,7 @@ def statement_html(st: dict[str, Any]) -> str:
         ag=st["agreement"],
         period=st["period"],
         pct=_pct,
+        percent=_percent,
         share=_share,
         credit=_credit,
         total=_total,
@@ -276,8 +289,7 @@ def simulation_table(sims: Sequence[ClauseSimulation]) -> Group:
                 (
                     "unknown"
                     if p.breached is None
-                    else _pct(None if p.attainment is None else float(p.attainment) * 100)
-                    + (" x" if p.breached else "")
+                    else _pct(p.attainment) + (" x" if p.breached else "")
                 )
                 for p in cand.periods
             ]

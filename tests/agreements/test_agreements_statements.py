@@ -22,7 +22,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from slm.domain.errors import NotFoundError, StoreError
-from slm.domain.statement import percent_value
+from slm.domain.statement import attainment_value, upgrade_statement
 from slm.services.errors import PeriodError
 from slm.services.ports import FixedClock
 from slm.services.sla import costs, record_statement, simulate
@@ -192,6 +192,54 @@ def test_different_bytes_for_the_same_inputs_are_refused(ws: Workspace, store: S
         StatementRepository(repos.connection).save(replace(record, body=record.body + " "))
 
 
+@pytest.mark.parametrize("name", AGREEMENTS)
+def test_statements_before_the_json_convention_upgrade_exactly(name: str) -> None:
+    """golden/v0 holds the statements as slm wrote them before docs/json.md (percents,
+    no schema): upgraded, each says exactly what the v1 golden file says."""
+    old = json.loads((GOLDEN / "v0" / f"{name}-2026-10.json").read_text(), parse_float=Decimal)
+    new = json.loads((GOLDEN / f"{name}-2026-10.json").read_text(), parse_float=Decimal)
+    assert "schema" not in old and new["schema"] == "slm.statement/v1"
+    assert old != new
+    assert upgrade_statement(old) == new
+
+
+def test_a_statement_recorded_before_the_convention_is_not_a_conflict(
+    ws: Workspace, store: Store
+) -> None:
+    st = _statement(ws, "cloudco-lb-uc")
+    record_statement(store, st, FixedClock(NOW))
+    with store.transaction() as repos:
+        record = StatementRepository(repos.connection).latest("cloudco-lb-uc", "2026-10")
+    assert record is not None
+    from dataclasses import replace
+
+    from slm.store.schema import sla_statements
+
+    old_body = (GOLDEN / "v0" / "cloudco-lb-uc-2026-10.json").read_text(encoding="utf-8")
+    old = json.loads(old_body)
+    old["inputs"] = record.inputs  # the same inputs as here (paths differ from the golden)
+    v0 = json.dumps(old, indent=2, ensure_ascii=False) + "\n"
+    with store.transaction() as repos:  # as if recorded by an earlier slm
+        repos.connection.execute(
+            sla_statements.update().values(
+                body=v0, body_sha256=replace(record, body=v0).body_sha256
+            )
+        )
+    assert record_statement(store, st, FixedClock(NOW)) == "unchanged"
+    with store.transaction() as repos:
+        kept = StatementRepository(repos.connection).latest("cloudco-lb-uc", "2026-10")
+    assert kept is not None and kept.body == v0  # the record stays as it was recorded
+    # an earlier version that says something else is still refused
+    changed = v0.replace('"attainment": 99.899194', '"attainment": 99.899195')
+    assert changed != v0
+    with pytest.raises(StoreError, match="bytes differ"), store.transaction() as repos:
+        StatementRepository(repos.connection).save(replace(record, body=changed))
+    with store.transaction() as repos:
+        repos.connection.execute(sla_statements.update().values(body=changed))
+    with pytest.raises(StoreError, match="bytes differ"):
+        record_statement(store, st, FixedClock(NOW))
+
+
 def test_costs_per_cost_centre_and_team(ws: Workspace) -> None:
     cwd = os.getcwd()
     os.chdir(ROOT)
@@ -247,8 +295,11 @@ def test_unknown_agreement_and_bad_period(ws: Workspace) -> None:
         compute_statement(ws, "acme-checkout-sla", "2026-Q4", SourceFactory())
 
 
-def test_percent_display_rounds_half_even() -> None:
-    assert percent_value(Fraction(999995, 1000000) / 100 * 100, 4) == 99.9995
+def test_ratio_values_round_half_even() -> None:
+    assert attainment_value(Fraction(999995, 1000000), 6) == 0.999995
+    assert attainment_value(Fraction(1, 8), 2) == 0.12  # 0.125: half to even, down
+    assert attainment_value(Fraction(3, 8), 2) == 0.38  # 0.375: half to even, up
+    assert attainment_value(Fraction(2, 3)) == 0.66666667  # 8 decimals by default
 
 
 # --- the CLI ------------------------------------------------------------------------------
@@ -336,8 +387,10 @@ def test_cli_costs_and_simulate_json(examples_dir: Path) -> None:
             "--at", "2026-11-01T00:00:00Z", "--agreement", "cloudco-lb-uc",
             "--format", "json")  # fmt: skip
     assert r.exit_code == 0, r.output
-    [sim] = json.loads(r.stdout)
-    assert [c["target"] for c in sim["candidates"]] == [99.5, 99.9, 99.95]
+    doc = json.loads(r.stdout)
+    assert doc["schema"] == "slm.sla-simulation/v1"
+    [sim] = doc["items"]
+    assert [c["target"] for c in sim["candidates"]] == [0.995, 0.999, 0.9995]
     assert [p["period"] for p in sim["candidates"][0]["periods"]] == [
         "2026-08",
         "2026-09",

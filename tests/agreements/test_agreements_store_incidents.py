@@ -222,7 +222,7 @@ def test_no_recorded_incident_is_full_attainment_with_a_reason(ws: Workspace, st
         "nothing to handle, 100% within target"
     )
     assert st.inputs["data"]["incidents store"] == EMPTY_STORE_SHA256
-    assert json.loads(statement_json(st))["clauses"][0]["attainment"] == 100.0
+    assert json.loads(statement_json(st))["clauses"][0]["attainment"] == 1.0
 
 
 def test_without_a_store_the_clause_is_a_clear_error(ws: Workspace) -> None:
@@ -252,7 +252,7 @@ def test_cli_statement_reads_the_incidents_slm_incident_recorded(tmp_path: Path)
     empty = slm(*statement, cwd=tmp_path)
     assert empty.returncode == 0, empty.stderr
     [clause] = json.loads(empty.stdout)["clauses"]
-    assert (clause["attainment"], clause["breached"]) == (100.0, False)
+    assert (clause["attainment"], clause["breached"]) == (1.0, False)
     assert "no incidents of the agreement's services were recorded" in json.dumps(clause)
     assert (tmp_path / ".slm" / "slm.db").is_file()  # the workspace's default store
 

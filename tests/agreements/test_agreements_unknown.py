@@ -88,7 +88,7 @@ def test_a_period_without_data_is_unknown_not_met(examples: Workspace) -> None:
         None,
         None,
     )
-    assert (clause["coverage"], clause["minimum_coverage"]) == (0.0, 90.0)
+    assert (clause["coverage"], clause["minimum_coverage"]) == (0.0, 0.9)
 
 
 def test_a_measured_period_is_met_or_breached_as_before(examples: Workspace) -> None:

@@ -54,7 +54,9 @@ def test_validate_reports_every_problem_and_exits_one() -> None:
 def test_evaluate_json_has_the_documented_keys(examples_dir: Path) -> None:
     r = slm("evaluate", str(examples_dir), "--at", AT, "--format", "json")
     assert r.returncode == 0, r.stderr
-    results = json.loads(r.stdout)
+    doc = json.loads(r.stdout)
+    assert (doc["schema"], doc["at"], doc["failures"]) == ("slm.evaluate/v1", AT, [])
+    results = doc["items"]
     assert len(results) == 5  # four SLOs, one with two objectives
     for item in results:
         for key in (
@@ -95,7 +97,10 @@ def test_missing_data_file_fails_that_slo_only(examples_dir: Path, tmp_path: Pat
     assert r.returncode == 3
     assert "Traceback" not in r.stderr
     assert "shop.parquet" in r.stderr
-    assert json.loads(r.stdout) == []
+    doc = json.loads(r.stdout)
+    assert (doc["schema"], doc["items"]) == ("slm.evaluate/v1", [])
+    assert len(doc["failures"]) == 4  # every SLO of the example reads the missing file
+    assert all("shop.parquet" in f["message"] for f in doc["failures"])
 
 
 def test_convert_sloth_writes_openslo_that_validates(tmp_path: Path) -> None:

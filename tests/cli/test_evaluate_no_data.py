@@ -60,7 +60,8 @@ def test_json_alerts_say_whether_data_decided_them(examples_dir: Path) -> None:
         )
         assert r.returncode == 0, r.stderr
         body = json.loads(r.stdout)
-        results = body["results"] if isinstance(body, dict) else body
+        assert body["schema"] == "slm.evaluate/v1"
+        results = body["items"]
         return [
             [(a["long_window"], a["firing"], a["decided"]) for a in res["alerts"]]
             for res in results

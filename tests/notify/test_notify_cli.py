@@ -54,7 +54,9 @@ def test_deliver_once_then_log(
 
     r = slm("notify", "log", "--db", url, "--format", "json")
     assert r.returncode == 0, r.stderr
-    view = json.loads(r.stdout)
+    doc = json.loads(r.stdout)
+    assert doc["schema"] == "slm.notifications/v1"
+    view = doc["items"]
     assert sorted((m["level"], m["recipient"]) for m in view) == [
         (1, "oncall"),
         (2, "oncall"),

@@ -49,7 +49,9 @@ def slm(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
 def test_check_prints_one_passing_result(specs: Path) -> None:
     code, out, _ = invoke("probe", "check", str(specs), "shop-home", "--format", "json")
     assert code == 0, out
-    (result,) = json.loads(out)
+    doc = json.loads(out)
+    assert doc["schema"] == "slm.probe-results/v1"
+    (result,) = doc["items"]
     assert (result["probe"], result["success"], result["reason"]) == ("shop-home", True, "")
     assert result["details"]["status"] == 200
 
@@ -63,7 +65,7 @@ def test_check_runs_the_example_transaction(specs: Path) -> None:
 def test_check_exits_1_with_the_reason_when_the_check_fails(specs: Path) -> None:
     result = slm("probe", "check", str(specs), "shop-checkout", "--format", "json", cwd=specs)
     assert result.returncode == 1
-    (check,) = json.loads(result.stdout)
+    (check,) = json.loads(result.stdout)["items"]
     assert check["reason"] == "step 'login': environment variable SHOP_PASSWORD is not set"
 
 

@@ -65,7 +65,9 @@ def write(tmp_path: Path, name: str, **fields: str) -> Path:
 def evaluate(path: Path, at: str) -> list[dict[str, object]]:
     result = CliRunner().invoke(app, ["evaluate", str(path), "--at", at, "--format", "json"])
     assert result.exit_code == 0, result.output
-    out: list[dict[str, object]] = json.loads(result.stdout)
+    doc = json.loads(result.stdout)
+    assert doc["schema"] == "slm.evaluate/v1"
+    out: list[dict[str, object]] = doc["items"]
     return out
 
 

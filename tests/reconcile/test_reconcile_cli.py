@@ -123,6 +123,8 @@ def test_differences_beyond_the_tolerance_exit_6(specs: Path, slm: Run) -> None:
     )  # fmt: skip
     assert code == 6, stderr
     view = json.loads(stdout)
+    assert view["schema"] == "slm.reconcile/v1"
+    assert view["tolerance"] == 0.001  # 0.1 percentage points, as a ratio
     assert (view["a"], view["b"]) == ("sli/vendor-availability", "slo/probe-availability")
     assert [(d["day"], d["status"]) for d in view["days"]] == [
         ("2026-10-01", "ok"),
@@ -136,10 +138,10 @@ def test_differences_beyond_the_tolerance_exit_6(specs: Path, slm: Run) -> None:
     # 120 minutes x 30 failed of 1440 x 60 requests: 4.1667 pp more than the vendor says.
     probe_bad = 120 * 30
     assert oct3["b"]["total"] - oct3["b"]["good"] >= probe_bad
-    expected_pp = (oct3["a"]["sli"] - oct3["b"]["sli"]) * 100
-    assert oct3["difference_pp"] == pytest.approx(expected_pp)
-    assert 4.1 < oct3["difference_pp"] < 4.3
-    assert view["days"][0]["difference_pp"] == 0.0
+    expected = oct3["a"]["sli"] - oct3["b"]["sli"]
+    assert oct3["difference"] == pytest.approx(expected)
+    assert 0.041 < oct3["difference"] < 0.043
+    assert view["days"][0]["difference"] == 0.0
     assert view["summary"] == {"ok": 3, "differs": 1, "missing": 1, "no_data": 0}
 
 
@@ -243,4 +245,4 @@ def test_days_read_from_roll_ups_say_so(specs: Path, store: Store, zone: str, ex
     assert [d["b"]["rollup_resolution"] for d in view["days"]] == [None, None]
     if exact:  # hourly roll-ups of whole local days are the fine data's sums
         assert [d["status"] for d in view["days"]] == ["ok", "ok"]
-        assert all(d["difference_pp"] == 0 for d in view["days"])
+        assert all(d["difference"] == 0 for d in view["days"])

@@ -89,7 +89,7 @@ def hook() -> Iterator[Hook]:
 
 
 def _page_incident(body: dict[str, Any]) -> bool:
-    return any(i["slo"] == "checkout-availability" for i in body["incidents"])
+    return any(i["slo"] == "checkout-availability" for i in body["items"])
 
 
 def test_replayed_outage_pages_opens_an_incident_and_notifies(
@@ -111,7 +111,8 @@ def test_replayed_outage_pages_opens_an_incident_and_notifies(
 
     # the page opens an incident, timed by the replayed evaluation clock (during the outage)
     body = server.wait_for("/api/v1/incidents", _page_incident, timeout=45)
-    incident = next(i for i in body["incidents"] if i["slo"] == "checkout-availability")
+    assert body["schema"] == "slm.incidents/v1"
+    incident = next(i for i in body["items"] if i["slo"] == "checkout-availability")
     assert incident["source"] == "alert"
     assert incident["status"] == "open"
     assert "2026-10-14T13:00" <= incident["opened_at"] < "2026-10-14T13:45"
@@ -119,7 +120,8 @@ def test_replayed_outage_pages_opens_an_incident_and_notifies(
 
     # the firing page shows in the grouped alert view, leading its SLO's group
     alerts = server.get("/api/v1/alerts").json()
-    group = next(g for g in alerts["groups"] if g["group"] == PAGE_GROUP)
+    assert alerts["schema"] == "slm.alert-groups/v1"
+    group = next(g for g in alerts["items"] if g["group"] == PAGE_GROUP)
     assert group["severity"] == "page"
     assert group["leader"].startswith("checkout-availability/")
     assert any(a["status"] == "firing" and a["severity"] == "page" for a in group["alerts"])
@@ -150,6 +152,6 @@ def test_replayed_outage_pages_opens_an_incident_and_notifies(
     answer = server.post("/api/v1/alertmanager", json=payload_am)
     assert answer.status_code == 200, answer.text
     assert answer.json()["incidents"] == [incident["id"]]
-    open_ids = [i["id"] for i in server.get("/api/v1/incidents").json()["incidents"]]
+    open_ids = [i["id"] for i in server.get("/api/v1/incidents").json()["items"]]
     assert open_ids.count(incident["id"]) == 1
     assert server.stop() == 0

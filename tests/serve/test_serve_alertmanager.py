@@ -66,13 +66,15 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
 
 def incidents_of(server: ServerProcess, slo: str) -> list[dict[str, Any]]:
     body = server.get("/api/v1/incidents").json()
-    return [i for i in body["incidents"] if i["slo"] == slo]
+    assert body["schema"] == "slm.incidents/v1"
+    return [i for i in body["items"] if i["slo"] == slo]
 
 
 def test_a_retried_webhook_creates_one_incident(server: ServerProcess) -> None:
     first = server.post("/api/v1/alertmanager", json=payload(sloth_alert()))
     assert first.status_code == 200, first.text
     body = first.json()
+    assert body["schema"] == "slm.alertmanager-receipt/v1"
     assert body["accepted"] == 1 and body["duplicates"] == 0 and body["ignored"] == []
     [t] = body["transitions"]
     assert (t["slo"], t["service"], t["severity"]) == ("payments-availability", "payments", "page")
@@ -88,7 +90,7 @@ def test_a_retried_webhook_creates_one_incident(server: ServerProcess) -> None:
     assert incident["opened_at"].startswith("2026-10-31T23:50:00")
 
     # the alert shows as firing, grouped under its SLO
-    groups = server.get("/api/v1/alerts").json()["groups"]
+    groups = server.get("/api/v1/alerts").json()["items"]
     [group] = [g for g in groups if g["group"] == "payments/payments-availability"]
     assert group["severity"] == "page" and group["firing"] == 1
     assert group["leader"].endswith("/f00dfeed01")
@@ -104,7 +106,7 @@ def test_a_retried_webhook_creates_one_incident(server: ServerProcess) -> None:
         "inactive -> firing",
         "firing -> resolved",
     ]
-    groups = server.get("/api/v1/alerts").json()["groups"]
+    groups = server.get("/api/v1/alerts").json()["items"]
     assert not [g for g in groups if g["group"] == "payments/payments-availability"]
 
 
@@ -176,10 +178,10 @@ def _broken(path: tuple[str | int, ...], value: Any) -> dict[str, Any]:
 def test_malformed_payloads_get_a_422_naming_the_field(
     server: ServerProcess, body: dict[str, Any], message: str
 ) -> None:
-    before = copy.deepcopy(server.get("/api/v1/incidents").json()["incidents"])
+    before = copy.deepcopy(server.get("/api/v1/incidents").json()["items"])
     answer = server.post("/api/v1/alertmanager", json=body)
     assert message in problem(answer, 422)["detail"]
-    assert server.get("/api/v1/incidents").json()["incidents"] == before
+    assert server.get("/api/v1/incidents").json()["items"] == before
 
 
 def test_invalid_json_is_a_422(server: ServerProcess) -> None:

@@ -29,7 +29,7 @@ def examples(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def server(examples: Path) -> Iterator[ServerProcess]:
     s = ServerProcess([examples], examples.parent, "--at", AT, "--no-probes").start()
-    s.wait_for("/api/v1/slos", lambda b: all(x["state"] == "ok" for x in b["slos"]))
+    s.wait_for("/api/v1/slos", lambda b: all(x["state"] == "ok" for x in b["items"]))
     yield s
     s.kill()
 
@@ -46,7 +46,7 @@ def expected(examples: Path) -> dict[tuple[str, str], dict[str, Any]]:
 
 def test_healthz_reports_the_running_loop(server: ServerProcess) -> None:
     body = server.get("/healthz").json()
-    assert body["status"] == "ok"
+    assert (body["schema"], body["status"]) == ("slm.health/v1", "ok")
     assert body["slos"] == 4
     assert body["stale"] == 0
     # the evaluation loop and the notification dispatcher (probes are off for this server)
@@ -57,10 +57,10 @@ def test_slo_list_summarises_every_slo(
     server: ServerProcess, expected: dict[tuple[str, str], dict[str, Any]]
 ) -> None:
     body = server.get("/api/v1/slos").json()
-    assert body["at"] == AT
-    names = sorted(s["name"] for s in body["slos"])
+    assert (body["schema"], body["at"]) == ("slm.slos/v1", AT)
+    names = sorted(s["name"] for s in body["items"])
     assert names == sorted({slo for slo, _ in expected})
-    for slo in body["slos"]:
+    for slo in body["items"]:
         assert slo["stale"] is False and slo["error"] is None
         assert slo["evaluated_at"] == AT
         for o in slo["objectives"]:
@@ -74,6 +74,7 @@ def test_status_holds_the_same_numbers_as_slm_evaluate(
 ) -> None:
     for slo in sorted({slo for slo, _ in expected}):
         body = server.get(f"/api/v1/slos/{slo}/status").json()
+        assert body["schema"] == "slm.slo-status/v1"
         assert body["stale"] is False
         assert body["last_success"] is not None
         for result in body["results"]:
@@ -109,7 +110,7 @@ def test_metrics_parse_and_agree_with_the_status_json(server: ServerProcess) -> 
         (s.labels["slo"], s.labels["objective"]): s.value
         for s in families["slm_slo_sli_ratio"].samples
     }
-    for slo in server.get("/api/v1/slos").json()["slos"]:
+    for slo in server.get("/api/v1/slos").json()["items"]:
         for o in slo["objectives"]:
             assert sli[(slo["name"], o["objective"])] == pytest.approx(o["sli"], rel=1e-12)
     stale = {s.labels["slo"]: s.value for s in families["slm_slo_stale"].samples}
@@ -150,7 +151,7 @@ def test_every_evaluation_is_stored_with_provenance(server: ServerProcess, examp
 
 def test_sigterm_stops_gracefully(examples: Path, tmp_path: Path) -> None:
     server = ServerProcess([examples], tmp_path, "--at", AT, "--no-probes").start()
-    server.wait_for("/api/v1/slos", lambda b: all(x["state"] == "ok" for x in b["slos"]))
+    server.wait_for("/api/v1/slos", lambda b: all(x["state"] == "ok" for x in b["items"]))
     assert server.stop(signal.SIGTERM) == 0
     log = server.output()
     assert "evaluation loop stopped" in log

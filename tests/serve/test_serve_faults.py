@@ -66,7 +66,7 @@ def test_a_file_that_disappears_or_is_corrupted_makes_only_its_slo_stale(
     good_data(data / "b.csv", tz="+02:00")  # other zone: same UTC buckets
     ws = workspace(tmp_path, alpha="../data/a.csv", beta="../data/b.csv")
     server = serve([ws], tmp_path, "--at", AT, *FAST).start()
-    server.wait_for("/api/v1/slos", lambda b: all(s["state"] == "ok" for s in b["slos"]))
+    server.wait_for("/api/v1/slos", lambda b: all(s["state"] == "ok" for s in b["items"]))
     assert status(server, "beta")["results"][0]["total"] == 600  # 60 minutes x 10
     assert status(server, "alpha")["results"][0]["total"] == 600
 

@@ -337,7 +337,9 @@ def test_the_list_filters_by_service_status_kind_and_since(client: TestClient) -
     mine = open_checkout(client, at="2026-11-02T09:00:00Z")["id"]
 
     def ids(query: str) -> list[str]:
-        return [i["id"] for i in ok(client.get(f"{BASE}{query}"))["incidents"]]
+        doc = ok(client.get(f"{BASE}{query}"))
+        assert doc["schema"] == "slm.incidents/v1"
+        return [i["id"] for i in doc["items"]]
 
     assert ids("") == ["PRB0000042", "OPS-7", mine]  # open ones, oldest first
     assert ids("?status=all") == ["INC0010001", "PRB0000042", "OPS-7", mine]
@@ -361,6 +363,7 @@ def test_the_list_filters_by_service_status_kind_and_since(client: TestClient) -
 def test_import_is_all_or_nothing_and_names_each_problem(client: TestClient, store: Store) -> None:
     done = ok(client.post(f"{BASE}/import?format=servicenow", json=SERVICENOW))
     assert done == {
+        "schema": "slm.incident-import/v1",
         "imported": 2,
         "inserted": 2,
         "updated": 0,
@@ -406,7 +409,11 @@ def test_import_is_all_or_nothing_and_names_each_problem(client: TestClient, sto
 
     # again: replaced (updated), until its root cause is signed off
     again = ok(client.post(f"{BASE}/import?format=servicenow", json=SERVICENOW))
-    assert (again["inserted"], again["updated"]) == (0, 2)
+    assert (again["schema"], again["inserted"], again["updated"]) == (
+        "slm.incident-import/v1",
+        0,
+        2,
+    )
     rca = {"category": "capacity", "attribution": "provider"}
     ok(client.put(f"{BASE}/INC0010001/root-cause", json=rca))
     ok(client.post(f"{BASE}/INC0010001/signoff", json={"by": "alice"}))
@@ -488,7 +495,7 @@ def test_a_real_server_takes_incidents_over_http_and_fires_the_webhooks(
         shown = server.get(f"{BASE}/{iid}").json()
         assert [e["team"] for e in shown["timeline"]] == ["payments", ""]
         assert shown["downtime_seconds"] == {"checkout": 600.0}
-        assert [i["id"] for i in server.get(BASE).json()["incidents"]] == [iid]
+        assert [i["id"] for i in server.get(BASE).json()["items"]] == [iid]
 
         # every change reached the real endpoint through the outbox and the dispatcher
         assert receiver.actions(5) == sorted(

@@ -140,7 +140,8 @@ def walk(client: TestClient, path: str) -> tuple[list[str], int]:
         r = client.get(path)
         assert r.status_code == 200, r.text
         body = r.json()
-        ids += [i["id"] for i in body["incidents"]]
+        assert body["schema"] == "slm.incidents/v1"
+        ids += [i["id"] for i in body["items"]]
         pages += 1
         if body["next"] is not None:
             assert r.headers["link"] == f'<{body["next"]}>; rel="next"'
@@ -151,7 +152,7 @@ def walk(client: TestClient, path: str) -> tuple[list[str], int]:
 def test_the_incident_list_pages_through_every_incident_once(listed: TestClient) -> None:
     client = listed
     first = client.get(BASE).json()
-    assert len(first["incidents"]) == 100 and first["next"].startswith(f"{BASE}?cursor=")
+    assert len(first["items"]) == 100 and first["next"].startswith(f"{BASE}?cursor=")
     ids, pages = walk(client, BASE)
     assert pages == 13 and len(ids) == COUNT == len(set(ids))
     opened = {n: (T0 + timedelta(minutes=(COUNT - n) // 10), f"INC{n:07d}") for n in range(COUNT)}

@@ -10,7 +10,7 @@ from serve_helpers import AT, SERVICE, STORE_SLO, ServerProcess, store_workspace
 
 
 def names(server: ServerProcess) -> list[str]:
-    return sorted(s["name"] for s in server.get("/api/v1/slos").json()["slos"])
+    return sorted(s["name"] for s in server.get("/api/v1/slos").json()["items"])
 
 
 def test_sighup_reloads_good_specs_and_keeps_serving_on_bad_ones(
@@ -29,7 +29,7 @@ def test_sighup_reloads_good_specs_and_keeps_serving_on_bad_ones(
     server.proc.send_signal(signal.SIGHUP)
     server.wait_for(
         "/api/v1/slos",
-        lambda b: sorted(s["name"] for s in b["slos"]) == ["api-availability", "api-search"],
+        lambda b: sorted(s["name"] for s in b["items"]) == ["api-availability", "api-search"],
     )
     assert server.proc.pid == pid and server.proc.poll() is None  # the same process, re-run
     assert "slm serve: reloading (SIGHUP)" in server.output()

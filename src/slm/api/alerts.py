@@ -13,7 +13,7 @@ from slm.api.problems import responses
 from slm.domain.alert_state import AlertStatus
 from slm.services.alerting import alert_view, transition_view
 from slm.services.alertmanager import WebhookPayload
-from slm.services.views import iso
+from slm.services.views import iso, item_list
 
 _CURRENT = (AlertStatus.PENDING, AlertStatus.FIRING)
 
@@ -41,7 +41,7 @@ def list_alerts(alerts: Alerts, clock: EvaluationClock) -> dict[str, Any]:
                 "alerts": by_group[key],
             }
         )
-    return {"at": iso(clock.now()), "groups": groups}
+    return item_list("slm.alert-groups/v1", groups, at=iso(clock.now()))
 
 
 @router.post("/api/v1/alertmanager", responses=responses(413, 422, 503))
@@ -50,6 +50,7 @@ async def alertmanager(payload: WebhookPayload, receiver: Receiver, state: State
     async with state.webhook_lock:  # one webhook at a time: its transactions stay in order
         receipt = await asyncio.to_thread(receiver.handle, payload)
     return {
+        "schema": "slm.alertmanager-receipt/v1",
         "received": receipt.received,
         "accepted": receipt.received - len(receipt.ignored),
         "duplicates": receipt.duplicates,

@@ -36,7 +36,7 @@ from slm.services import itsm
 from slm.services.incidents import IncidentService, incident_detail
 from slm.services.itsm import incident_json
 from slm.services.ports import Clock
-from slm.services.views import iso
+from slm.services.views import document, iso, item_list
 
 StatusFilter = Literal["open", "resolved", "closed", "all"]
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=10_000)]
@@ -123,7 +123,8 @@ def _utc(t: datetime | None) -> datetime | None:
 
 def _detail(incidents: IncidentService, clock: Clock, inc: Incident) -> dict[str, Any]:
     """One incident with its proposals and its downtime until the evaluation clock now."""
-    return incident_detail(inc, incidents.proposals(inc.id), clock.now())
+    view = incident_detail(inc, incidents.proposals(inc.id), clock.now())
+    return document("slm.incident/v1", view)
 
 
 _CHANGE = responses(404, 409, 413, 422, 503)
@@ -163,11 +164,9 @@ def list_incidents(
     more = len(found) > limit
     found = found[:limit]
     last = (found[-1].opened_at, found[-1].id) if more else None
-    return {
-        "at": iso(clock.now()),
-        "incidents": [incident_json(i) for i in found],
-        "next": pages.next_page(request, response, last),
-    }
+    views = [incident_json(i) for i in found]
+    next_page = pages.next_page(request, response, last)
+    return item_list("slm.incidents/v1", views, at=iso(clock.now()), next=next_page)
 
 
 @router.get("/{incident_id}", responses=responses(404, 503))
@@ -251,6 +250,7 @@ def import_records(
     records = itsm.parse(doc, fmt, "")
     inserted, updated = incidents.import_records(records)
     return {
+        "schema": "slm.incident-import/v1",
         "imported": len(records),
         "inserted": inserted,
         "updated": updated,

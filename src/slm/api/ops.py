@@ -31,6 +31,7 @@ def healthz(state: State) -> JSONResponse:
     now = state.wall.now()
     states = state.board.snapshot()
     body = {
+        "schema": "slm.health/v1",
         "status": "failing" if dead else "ok",
         "version": __version__,
         "slos": len(states),

@@ -13,6 +13,7 @@ from slm.api.problems import responses
 from slm.services.errors import IdempotencyConflict
 from slm.services.push import PushBatch, push_batch, resolve_key
 from slm.services.status import StatusBoard
+from slm.services.views import document
 
 PATH = "/api/v1/measurements"
 
@@ -53,7 +54,7 @@ def push(
         response.status_code = 200
     else:
         state.board.count_push("accepted", receipt.items)
-    return receipt.view()
+    return document("slm.push-receipt/v1", receipt.view())
 
 
 def refused(board: StatusBoard) -> problems.OnError:

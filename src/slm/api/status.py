@@ -11,7 +11,7 @@ from slm.api.deps import Board, EvaluationClock, WallClock
 from slm.api.problems import responses
 from slm.domain.errors import NotFoundError
 from slm.services.status import status_view, summary_view
-from slm.services.views import iso
+from slm.services.views import document, iso, item_list
 
 router = APIRouter(prefix="/api/v1/slos", tags=["status"])
 
@@ -20,7 +20,8 @@ router = APIRouter(prefix="/api/v1/slos", tags=["status"])
 def list_slos(board: Board, clock: EvaluationClock, wall: WallClock) -> dict[str, Any]:
     """Every SLO with its state and a summary of each objective."""
     now = wall.now()
-    return {"at": iso(clock.now()), "slos": [summary_view(s, now) for s in board.snapshot()]}
+    views = [summary_view(s, now) for s in board.snapshot()]
+    return item_list("slm.slos/v1", views, at=iso(clock.now()))
 
 
 @router.get("/{name}/status", responses=responses(404, 422))
@@ -30,4 +31,4 @@ def slo_status(name: str, board: Board, wall: WallClock) -> dict[str, Any]:
     if state is None:
         known = ", ".join(board.names()) or "none"
         raise NotFoundError(f"no SLO named {name!r} (known: {known})")
-    return status_view(state, wall.now())
+    return document("slm.slo-status/v1", status_view(state, wall.now()))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Sequence
 from enum import StrEnum
@@ -46,8 +45,11 @@ def _settings(hysteresis: bool) -> AlertSettings:
     return AlertSettings() if hysteresis else PROMETHEUS_SEMANTICS
 
 
-def _dump(value: Any) -> None:
-    sys.stdout.write(json.dumps(value, indent=2) + "\n")
+def _dump(doc: dict[str, Any]) -> None:
+    """A JSON document (docs/json.md) on stdout."""
+    from slm.services.views import dumps
+
+    sys.stdout.write(dumps(doc))
 
 
 @alerts_app.command()
@@ -121,7 +123,9 @@ def backtest(
         )
     view = backtest_view(report)
     if fmt is OutputFormat.json:
-        _dump(view)
+        from slm.services.views import document
+
+        _dump(document("slm.backtest/v1", view))
     else:
         _print_backtest(view)
     for failure in report.failures:
@@ -223,7 +227,9 @@ def check(
     transitions = service.process(report.results, instant)
     views = [transition_view(t) for t in transitions]
     if fmt is OutputFormat.json:
-        _dump(views)
+        from slm.services.views import iso, item_list
+
+        _dump(item_list("slm.alert-transitions/v1", views, at=iso(instant)))
     else:
         table = Table(title=f"Alert transitions at {instant.isoformat()}")
         for col in ("alert", "severity", "from", "to", "grouped under"):
@@ -262,7 +268,9 @@ def list_alerts(
     with store.transaction() as repos:
         views = [alert_view(a) for a in AlertRepository(repos.connection).all(statuses=wanted)]
     if fmt is OutputFormat.json:
-        _dump(views)
+        from slm.services.views import item_list
+
+        _dump(item_list("slm.alerts/v1", views))
         return
     table = Table(title="Alerts")
     for col in ("alert", "severity", "status", "since", "episode"):
@@ -295,7 +303,9 @@ def events(
         found = AlertRepository(repos.connection).events(slo=slo, since=after, limit=limit)
     views = [transition_view(t) for t in found]
     if fmt is OutputFormat.json:
-        _dump(views)
+        from slm.services.views import item_list
+
+        _dump(item_list("slm.alert-transitions/v1", views))
         return
     table = Table(title="Alert transitions")
     for col in ("at", "alert", "severity", "from", "to"):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from enum import StrEnum
 from pathlib import Path
@@ -70,7 +69,9 @@ def composite(
     store = open_store(db, workspace) if {"store", "probe"} & source_types(ws) else None
     report = composite_report(ws, comps, instant, SourceFactory(store=store), window=span)
     if fmt is CompositeFormat.json:
-        sys.stdout.write(json.dumps(report_view(report), indent=2) + "\n")
+        from slm.services.views import document, dumps
+
+        sys.stdout.write(dumps(document("slm.composite/v1", report_view(report))))
     else:
         out.print(composite_table(report))
     for failure in report.failures:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from enum import StrEnum
 from pathlib import Path
@@ -44,7 +43,7 @@ def evaluate(
     from slm.cli.store import open_store
     from slm.render import status_table
     from slm.services.evaluate import evaluate_workspace, source_types
-    from slm.services.views import result_view
+    from slm.services.views import dumps, iso, item_list, result_view
     from slm.sources.factory import SourceFactory
     from slm.spec.catalogues import load_catalogue
     from slm.spec.loader import load_workspace
@@ -60,7 +59,6 @@ def evaluate(
         # No --at and nothing has data now: the data likely ends earlier (the bundled
         # examples end on 2026-11-01). Evaluate where it ends, and say so.
         from slm.services.data_end import data_end
-        from slm.services.views import iso
 
         end = data_end(ws, factory)
         if end is not None and end < instant:
@@ -78,7 +76,10 @@ def evaluate(
         saved = record_evaluation(store, ws, report.results)
         err.print(f"recorded {saved} results in {store.url}")
     if fmt is OutputFormat.json:
-        sys.stdout.write(json.dumps([result_view(r) for r in report.results], indent=2) + "\n")
+        views = [result_view(r) for r in report.results]
+        failures = [{"slo": f.slo, "message": f.message} for f in report.failures]
+        doc = item_list("slm.evaluate/v1", views, at=iso(instant), failures=failures)
+        sys.stdout.write(dumps(doc))
     else:
         out.print(status_table(report.results, instant))
     for failure in report.failures:

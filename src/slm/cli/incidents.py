@@ -87,9 +87,13 @@ def incident_list(
     """List incidents (and imported problems and changes)."""
     from slm.services.itsm import incident_json
 
-    found = _service(None, db, workspace).find(status=status, kind=kind)
+    svc = _service(None, db, workspace)
+    found = svc.find(status=status, kind=kind)
     if as_json:
-        sys.stdout.write(json.dumps([incident_json(i) for i in found], indent=2) + "\n")
+        from slm.services.views import dumps, iso, item_list
+
+        doc = item_list("slm.incidents/v1", map(incident_json, found), at=iso(svc.clock.now()))
+        sys.stdout.write(dumps(doc))
         return
     table = Table(title="Incidents")
     for col in ("id", "priority", "status", "service", "opened", "title"):
@@ -112,7 +116,9 @@ def incident_show(
     svc = _service(None, db, workspace)
     view = incident_detail(svc.get(incident_id), svc.proposals(incident_id), svc.clock.now())
     if as_json:
-        sys.stdout.write(json.dumps(view, indent=2) + "\n")
+        from slm.services.views import document, dumps
+
+        sys.stdout.write(dumps(document("slm.incident/v1", view)))
         return
     out.print(
         f"{view['id']} {view['priority']} {view['status']} {view['service']}: {view['title']}",
@@ -314,7 +320,9 @@ def incident_downtime(
     instant = parse_instant(at)
     report = store_downtime(open_store(db, workspace), service, window, instant, priority or ())
     if fmt == "json":
-        text = json.dumps(_downtime_json(report), indent=2) + "\n"
+        from slm.services.views import document, dumps
+
+        text = dumps(document("slm.incident-downtime/v1", _downtime_json(report)))
     else:
         text = _downtime_text(report)
     emit(text, output)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import signal
 import sys
 import threading
@@ -118,7 +117,9 @@ def log(
         )
     view = delivery_log(open_store(db, workspace), statuses=status, message=message, limit=limit)
     if fmt is LogFormat.json:
-        sys.stdout.write(json.dumps(view, indent=2) + "\n")
+        from slm.services.views import dumps, item_list
+
+        sys.stdout.write(dumps(item_list("slm.notifications/v1", view)))
         return
     if not view:
         out.print("no notifications")

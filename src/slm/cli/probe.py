@@ -82,9 +82,12 @@ async def _serve(probes: Sequence[Probe], store: Store, fmt: Format) -> Schedule
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
 
+    from slm.services.views import document
+
     def show(r: CheckResult) -> None:
         if fmt is Format.json:
-            sys.stdout.write(json.dumps(_view(r)) + "\n")
+            # JSON Lines: one document per check, as it happens
+            sys.stdout.write(json.dumps(document("slm.probe-result/v1", _view(r))) + "\n")
             sys.stdout.flush()
         else:
             out.print(_line(r), markup=False, highlight=False)
@@ -133,7 +136,9 @@ def _line(r: CheckResult) -> str:
 
 def _print(results: Sequence[CheckResult], fmt: Format) -> None:
     if fmt is Format.json:
-        sys.stdout.write(json.dumps([_view(r) for r in results], indent=2) + "\n")
+        from slm.services.views import dumps, item_list
+
+        sys.stdout.write(dumps(item_list("slm.probe-results/v1", map(_view, results))))
         return
     table = Table("probe", "location", "result", "latency", "reason")
     for r in results:

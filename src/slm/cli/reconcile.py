@@ -7,7 +7,6 @@ usual codes for bad specs (1), source failures (3) and unknown names (4).
 
 from __future__ import annotations
 
-import json
 import sys
 from datetime import date
 from enum import StrEnum
@@ -101,7 +100,9 @@ def reconcile(
         tolerance_pp=tol,
     )
     if fmt is ReconcileFormat.json:
-        sys.stdout.write(json.dumps(report_view(report), indent=2) + "\n")
+        from slm.services.views import document, dumps
+
+        sys.stdout.write(dumps(document("slm.reconcile/v1", report_view(report))))
     else:
         out.print(_table(report))
         out.print(_summary(report))

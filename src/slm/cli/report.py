@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from datetime import timedelta
 from enum import StrEnum
@@ -166,7 +165,9 @@ def report(
             ws, instant, SourceFactory(store=store), wins, pushdown=pushdown, advance=bar.advance
         )
     if fmt is ReportFormat.json:
-        sys.stdout.write(json.dumps(report_view(result), indent=2) + "\n")
+        from slm.services.views import document, dumps
+
+        sys.stdout.write(dumps(document("slm.report/v1", report_view(result))))
     else:
         out.print(render_table(result))
         for o in result.objectives:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from enum import StrEnum
 from pathlib import Path
@@ -55,7 +54,9 @@ def retention_apply(
     store = open_store(db, workspace)
     report = apply_retention(store, ws, instant, dry_run=dry_run)
     if fmt is RetentionFormat.json:
-        sys.stdout.write(json.dumps(report_view(report), indent=2) + "\n")
+        from slm.services.views import document, dumps
+
+        sys.stdout.write(dumps(document("slm.retention/v1", report_view(report))))
     else:
         out.print(_table(report))
         out.print(_summary(report))

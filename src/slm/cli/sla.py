@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 import sys
 from decimal import Decimal, InvalidOperation
@@ -147,6 +146,8 @@ def _costs_json(result: Any) -> None:
             for n, c, v in result.by(key)
         ]
 
+    from slm.services.views import document, dumps
+
     body = {
         "period": result.period,
         "by_cost_centre": rows("cost_centre"),
@@ -165,7 +166,7 @@ def _costs_json(result: Any) -> None:
         ],
         "skipped": list(result.skipped),
     }
-    sys.stdout.write(json.dumps(body, indent=2) + "\n")
+    sys.stdout.write(dumps(document("slm.costs/v1", body)))
 
 
 _HISTORY = re.compile(r"^([1-9][0-9]*)(mo|q)$")
@@ -246,15 +247,18 @@ def simulate(
     if fmt is OutputFormat.table:
         out.print(simulation_table(sims))
         return
+    from slm.domain.statement import attainment_value, ratio_value
+    from slm.services.views import dumps, item_list
+
     body = [
         {
             "agreement": s.agreement,
             "clause": s.clause,
-            "current_target": float(s.current_target),
+            "current_target": ratio_value(s.current_target),
             "currency": s.currency,
             "candidates": [
                 {
-                    "target": float(c.target),
+                    "target": ratio_value(c.target),
                     "breached_periods": c.breached_periods,
                     "unknown_periods": c.unknown_periods,
                     "total_credit": str(c.total_credit),
@@ -263,7 +267,7 @@ def simulate(
                             "period": p.period,
                             "attainment": None
                             if p.attainment is None
-                            else round(float(p.attainment) * 100, 6),
+                            else attainment_value(p.attainment),
                             "breached": p.breached,
                             "credit": None if p.credit is None else str(p.credit),
                             "error_budget_minutes": p.budget_minutes,
@@ -276,4 +280,4 @@ def simulate(
         }
         for s in sims
     ]
-    sys.stdout.write(json.dumps(body, indent=2) + "\n")
+    sys.stdout.write(dumps(item_list("slm.sla-simulation/v1", body)))

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
-import json
 import re
 import sys
 from enum import StrEnum
@@ -95,7 +94,9 @@ def check(
     ws, agreements, comps = _load(paths)
     report = check_agreements(agreements, comps, ws.slos, agreement or None)
     if fmt is CheckFormat.json:
-        sys.stdout.write(json.dumps(check_view(report), indent=2) + "\n")
+        from slm.services.views import document, dumps
+
+        sys.stdout.write(dumps(document("slm.sla-check/v1", check_view(report))))
     else:
         out.print(check_table(report))
         for c in report.checks:
@@ -218,7 +219,9 @@ def supplier(
         ws, uc, agreements, comps, instant, SourceFactory(store=store), periods
     )
     if fmt is CheckFormat.json:
-        sys.stdout.write(json.dumps(supplier_view(report), indent=2) + "\n")
+        from slm.services.views import document, dumps
+
+        sys.stdout.write(dumps(document("slm.sla-supplier/v1", supplier_view(report))))
     else:
         _print_supplier(report)
     for failure in report.failures:

@@ -739,12 +739,29 @@ def build_statement(
 # --- the JSON view (the stored, hashed form) --------------------------------------------
 
 
-def percent_value(r: Fraction | None, places: int = 6) -> float | None:
-    """A ratio as a percent number rounded to ``places`` decimals (for display only)."""
-    if r is None:
-        return None
-    d = Decimal(r.numerator) * 100 / Decimal(r.denominator)
+STATEMENT_SCHEMA = "slm.statement/v1"
+"""The document type and version of :func:`statement_dict` (docs/json.md)."""
+
+
+def attainment_value(r: Fraction, places: int = 8) -> float:
+    """A ratio (0..1) rounded half to even to ``places`` decimals (8: a millionth of a
+    percent), so the JSON carries no float noise."""
+    d = Decimal(r.numerator) / Decimal(r.denominator)
     return float(d.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_EVEN))
+
+
+def ratio_value(percent: Decimal) -> float:
+    """A percent written in a spec (``99.9``) as the exact ratio it means (``0.999``)."""
+    return float(percent.scaleb(-2))
+
+
+def ratio_text(percent: Decimal) -> str:
+    """A percent (``99.95``) as a decimal ratio string (``"0.9995"``), exactly."""
+    return format(percent.scaleb(-2), "f")
+
+
+def _attainment(r: Fraction | None, places: int = 8) -> float | None:
+    return None if r is None else attainment_value(r, places)
 
 
 def _iso_local(t: datetime | None, zone: Any) -> str | None:
@@ -758,6 +775,7 @@ def statement_dict(st: Statement) -> dict[str, Any]:
     ag = st.agreement
     zone = ZoneInfo(ag.time_zone)
     return {
+        "schema": STATEMENT_SCHEMA,
         "agreement": {
             "name": ag.name,
             "type": ag.type,
@@ -799,24 +817,26 @@ def _clause_dict(c: ClauseResult, zone: Any) -> dict[str, Any]:
         "description": cl.description,
         "measure": _measure_dict(cl),
         "business_hours_only": cl.business_hours_only,
-        "target": float(cl.target),
-        "attainment": percent_value(f.attainment),
-        "adjusted_attainment": percent_value(f.adjusted),
+        "target": ratio_value(cl.target),
+        "attainment": _attainment(f.attainment),
+        "adjusted_attainment": _attainment(f.adjusted),
         "eligible_minutes": f.eligible_minutes,
         "downtime_minutes": f.downtime_minutes,
         "excluded_minutes": f.excluded_minutes,
         "excluded_downtime_minutes": f.excluded_downtime_minutes,
-        "coverage": percent_value(f.coverage, 3),
-        "minimum_coverage": None if c.minimum_coverage is None else float(c.minimum_coverage),
+        "coverage": _attainment(f.coverage, 5),
+        "minimum_coverage": None if c.minimum_coverage is None else ratio_value(c.minimum_coverage),
         "status": c.status,
         "status_reason": c.status_reason or None,
         "breached": None if c.unknown else c.breached,
-        "regulatory_floor": None if cl.regulatory_floor is None else float(cl.regulatory_floor),
+        "regulatory_floor": (
+            None if cl.regulatory_floor is None else ratio_value(cl.regulatory_floor)
+        ),
         "regulatory_floor_met": c.floor_met,
         "credit_tier": (
             None
             if c.tier is None
-            else {"below": str(c.tier.below), "credit_percent": str(c.tier.credit_percent)}
+            else {"below": ratio_text(c.tier.below), "credit_percent": str(c.tier.credit_percent)}
         ),
         "credit_percent": _text(c.credit_percent),
         "credit_before_cap": _text(c.credit_before_cap),
@@ -897,7 +917,7 @@ def _measure_dict(cl: Clause) -> dict[str, Any]:
             "slo": m.slo,
             "objective": m.objective,
             "interval_minutes": int(m.interval // MINUTE),
-            "max_error_rate": str(m.max_error_rate),
+            "max_error_rate": ratio_text(m.max_error_rate),
             "no_data": m.no_data,
         }
     if m.kind == "outages":
@@ -915,3 +935,39 @@ def _measure_dict(cl: Clause) -> dict[str, Any]:
             for t in m.targets
         },
     }
+
+
+# --- statements recorded before the JSON convention (docs/json.md) ----------------------
+
+_PERCENT_NUMBERS = (
+    "target",
+    "attainment",
+    "adjusted_attainment",
+    "coverage",
+    "minimum_coverage",
+    "regulatory_floor",
+)
+
+
+def upgrade_statement(body: dict[str, Any]) -> dict[str, Any]:
+    """A statement as :func:`statement_dict` gives it today, from the JSON of any earlier
+    version (parsed with ``parse_float=Decimal``). Version 0 (no ``schema``) carried
+    percents where v1 carries ratios; nothing else changed, so the upgrade is exact."""
+    if "schema" in body:
+        return body
+    clauses = []
+    for clause in body.get("clauses", []):
+        c = dict(clause)
+        for key in _PERCENT_NUMBERS:
+            if c.get(key) is not None:
+                c[key] = Decimal(c[key]).scaleb(-2)
+        if c.get("credit_tier") is not None:
+            c["credit_tier"] = {
+                **c["credit_tier"],
+                "below": ratio_text(Decimal(c["credit_tier"]["below"])),
+            }
+        if isinstance(c.get("measure"), dict) and "max_error_rate" in c["measure"]:
+            rate = Decimal(c["measure"]["max_error_rate"])
+            c["measure"] = {**c["measure"], "max_error_rate": ratio_text(rate)}
+        clauses.append(c)
+    return {"schema": STATEMENT_SCHEMA, **body, "clauses": clauses}

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from fractions import Fraction
 from typing import Any
 
 from slm.domain.durations import format_duration
@@ -146,8 +147,13 @@ def _rollup_notes(buckets: Iterable[Buckets], days: list[Day]) -> dict[date, Day
     return notes
 
 
+def _difference(a: DaySide, b: DaySide) -> float:
+    """``|sli_a - sli_b|`` as a ratio, computed exactly from the counts (no float noise)."""
+    return float(abs(Fraction(a.good) / Fraction(a.total) - Fraction(b.good) / Fraction(b.total)))
+
+
 def report_view(report: ReconcileReport) -> dict[str, Any]:
-    """The report as plain data (``slm reconcile --format json``)."""
+    """The report as plain data (``slm reconcile --format json``); ratios in 0..1."""
 
     def side(s: DaySide, note: DayNote | None) -> dict[str, Any]:
         return {
@@ -164,7 +170,7 @@ def report_view(report: ReconcileReport) -> dict[str, Any]:
         "a": report.a,
         "b": report.b,
         "time_zone": report.time_zone,
-        "tolerance_pp": report.tolerance_pp,
+        "tolerance": float(Fraction(repr(report.tolerance_pp)) / 100),
         "summary": {s: report.count(s) for s in ("ok", "differs", "missing", "no_data")},
         "days": [
             {
@@ -173,7 +179,7 @@ def report_view(report: ReconcileReport) -> dict[str, Any]:
                 "end": iso(d.day.end),
                 "a": side(d.a, report.notes_a.get(d.day.day)),
                 "b": side(d.b, report.notes_b.get(d.day.day)),
-                "difference_pp": d.difference_pp,
+                "difference": _difference(d.a, d.b) if d.difference_pp is not None else None,
                 "status": d.status,
             }
             for d in report.days

@@ -1,17 +1,38 @@
-"""Plain-data views of results, shared by the CLI's JSON output and (later) the API.
+"""Plain-data views of results, shared by the CLI's JSON output and the API.
 
-The JSON shape is documented in docs/evaluate.md; keep the two in step.
+Every JSON document slm prints or answers follows one convention (docs/json.md): a
+top-level object whose first field ``schema`` names the document type and version
+(:func:`document`), lists wrapped in ``items`` (:func:`item_list`), ratios in 0..1 unless
+the field name ends in ``_percent``. The shape of a result is documented in
+docs/evaluate.md; keep the two in step.
 """
 
 from __future__ import annotations
 
+import json
 import math
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
 from slm.domain.durations import format_duration
 from slm.domain.model import CalendarWindow, RollingWindow, Window
 from slm.domain.results import ObjectiveResult
+
+
+def document(schema: str, body: Mapping[str, Any]) -> dict[str, Any]:
+    """``body`` as the JSON document ``schema`` (``slm.<type>/v<N>``): ``schema`` first."""
+    return {"schema": schema, **body}
+
+
+def item_list(schema: str, items: Iterable[Any], **fields: Any) -> dict[str, Any]:
+    """A list as the JSON document ``schema``: ``{"schema", **fields, "items": [...]}``."""
+    return {"schema": schema, **fields, "items": list(items)}
+
+
+def dumps(doc: Mapping[str, Any]) -> str:
+    """A document as printed by the CLI: indented, one trailing newline."""
+    return json.dumps(doc, indent=2) + "\n"
 
 
 def iso(t: datetime) -> str:
