@@ -29,7 +29,7 @@ def test_composite_json(examples_dir: Path) -> None:
     r = slm("composite", str(examples_dir), "--at", AT, "--format", "json")
     assert r.returncode == 0, r.stderr
     doc = json.loads(r.stdout)
-    assert doc["at"] == AT
+    assert (doc["schema"], doc["at"]) == ("slm.composite/v1", AT)
     assert doc["window"] == {"duration": "30d", "start": "2026-10-02T00:00:00Z", "end": AT}
     rows = {c["component"]: c for c in doc["components"]}
     checkout = rows["checkout"]
@@ -38,7 +38,8 @@ def test_composite_json(examples_dir: Path) -> None:
     assert checkout["design"]["composite"] == pytest.approx(0.9997 * 0.9999 * PAYMENTS * DB)
     assert 0.99 < checkout["measured"]["composite"] < checkout["measured"]["own"] < 1
     assert [s["slo"] for s in checkout["slos"]] == ["checkout-availability", "checkout-latency"]
-    assert checkout["error_budget"]["target"] == pytest.approx(0.9997)
+    assert checkout["error_budget"]["target"] == 0.9997
+    assert checkout["error_budget"]["budget"] == 0.0003  # not 0.00029999999999996696
     lb = rows["shop-lb"]
     assert (lb["tier"], lb["party"], lb["hosting"]) == ("vendor", "cloudco", "public-cloud")
     assert lb["measured"]["composite"] is None

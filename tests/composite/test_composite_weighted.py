@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from fractions import Fraction
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -23,6 +25,28 @@ from slm.domain.composite import WeightedPart, normalized_weights, weighted_comp
 def test_weights_are_normalised(weights: list[float], expected: list[float]) -> None:
     assert normalized_weights(weights) == pytest.approx(expected)
     assert [round(w * 100) for w in normalized_weights([8, 4, 1, 2])] == [53, 27, 7, 13]
+
+
+def test_composite_arithmetic_is_exact_on_the_decimal_targets() -> None:
+    """``1 - 0.999`` in floats is 0.0009999999999998899: the composite counts on the
+    decimals (as the SLO budget does), so every figure is the float nearest the exact one."""
+    [c] = [weighted_composite([WeightedPart("a", 1, 0.999, 0.9985)])]
+    assert c.error_budget == 0.001 and repr(c.error_budget) == "0.001"
+    assert (c.budget_burned, c.budget_remaining) == (1.5, -0.5)
+    parts = [WeightedPart("availability", 3, 0.999, 0.9985), WeightedPart("p99", 1, 0.99, 0.98)]
+    c = weighted_composite(parts)
+    assert c.target == 0.99675  # 0.75 * 0.999 + 0.25 * 0.99, exactly
+    assert repr(c.error_budget) == "0.00325"
+    assert c.value == 0.993875  # 0.75 * 0.9985 + 0.25 * 0.98
+    exact = Fraction  # the nearest float to the exact quotient of the decimals
+    assert c.budget_burned == float(exact("0.006125") / exact("0.00325"))  # 49/26
+    assert [s.budget_burned for s in c.parts] == [1.5, 2.0]
+    assert [s.burn_contribution for s in c.parts] == [
+        float(exact("0.001125") / exact("0.00325")),
+        float(exact("0.005") / exact("0.00325")),
+    ]
+    assert c.coverage == 1.0
+    assert weighted_composite(parts, target=0.9997).error_budget == 0.0003
 
 
 def test_reliability_aggregation_by_hand() -> None:

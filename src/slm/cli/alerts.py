@@ -229,7 +229,7 @@ def check(
     if fmt is OutputFormat.json:
         from slm.services.views import iso, item_list
 
-        _dump(item_list("slm.alert-transitions/v1", views, at=iso(instant)))
+        _dump(item_list("slm.alert-check/v1", views, at=iso(instant)))
     else:
         table = Table(title=f"Alert transitions at {instant.isoformat()}")
         for col in ("alert", "severity", "from", "to", "grouped under"):
@@ -305,7 +305,7 @@ def events(
     if fmt is OutputFormat.json:
         from slm.services.views import item_list
 
-        _dump(item_list("slm.alert-transitions/v1", views))
+        _dump(item_list("slm.alert-events/v1", views))
         return
     table = Table(title="Alert transitions")
     for col in ("at", "alert", "severity", "from", "to"):

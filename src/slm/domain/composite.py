@@ -53,6 +53,7 @@ import math
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from fractions import Fraction
 from itertools import product
 from typing import Literal
 
@@ -367,16 +368,27 @@ class WeightedComposite:
 
 
 def normalized_weights(weights: Sequence[float]) -> list[float]:
-    total = math.fsum(weights)
+    return [float(w) for w in _normalized([_exact(w) for w in weights])]
+
+
+def _exact(x: float) -> Fraction:
+    """A float as the decimal it prints as (``0.999`` is 999/1000, not the nearest binary
+    fraction), so composite arithmetic on targets and weights is exact: no float noise
+    such as an error budget of ``0.0009999999999998899`` for a target of 0.999."""
+    return Fraction(repr(float(x)))
+
+
+def _normalized(weights: Sequence[Fraction]) -> list[Fraction]:
+    total = sum(weights, Fraction(0))
     if total <= 0:
         raise ValueError("weights must add up to more than 0")
     return [w / total for w in weights]
 
 
-def _burned(value: float, target: float) -> float:
-    if target >= 1.0:
-        return 0.0 if value >= 1.0 else math.inf
-    return (1.0 - value) / (1.0 - target)
+def _burned(value: Fraction, target: Fraction) -> float:
+    if target >= 1:
+        return 0.0 if value >= 1 else math.inf
+    return float((1 - value) / (1 - target))
 
 
 def weighted_composite(
@@ -387,34 +399,44 @@ def weighted_composite(
     """Roll ``parts`` up into one composite objective (see the module docstring).
 
     ``target`` defaults to the weighted mean of the parts' targets (the composite then
-    burns budget at the pace its parts do on average).
+    burns budget at the pace its parts do on average). The arithmetic is exact on the
+    decimals the inputs print as; each figure is rounded once, to the nearest float.
     """
     if not parts:
         raise ValueError("a weighted composite needs at least one part")
-    all_w = normalized_weights([p.weight for p in parts])
+    all_w = _normalized([_exact(p.weight) for p in parts])
     composite_target = (
-        target
+        _exact(target)
         if target is not None
-        else math.fsum(w * p.target for w, p in zip(all_w, parts, strict=True))
+        else sum((w * _exact(p.target) for w, p in zip(all_w, parts, strict=True)), Fraction(0))
     )
-    _check_probability(composite_target, "composite target")
+    _check_probability(float(composite_target), "composite target")
     measured = [p for p in parts if p.reliability is not None]
-    coverage = math.fsum(w for w, p in zip(all_w, parts, strict=True) if p.reliability is not None)
+    coverage = sum(
+        (w for w, p in zip(all_w, parts, strict=True) if p.reliability is not None), Fraction(0)
+    )
 
-    def value_of(p: WeightedPart) -> float:
+    def value_of(p: WeightedPart) -> Fraction:
         assert p.reliability is not None
         if aggregation == "reliability":
-            return p.reliability
-        return 1.0 if p.reliability >= p.target else 0.0
+            return _exact(p.reliability)
+        return Fraction(1) if p.reliability >= p.target else Fraction(0)
 
     if not measured:
         shares = tuple(PartShare(p.name, 0.0, None, None, None) for p in parts)
         return WeightedComposite(
-            aggregation, composite_target, None, 1.0 - composite_target, None, None, 0.0, shares
+            aggregation,
+            float(composite_target),
+            None,
+            float(1 - composite_target),
+            None,
+            None,
+            0.0,
+            shares,
         )
-    shares_w = normalized_weights([p.weight for p in measured])
+    shares_w = _normalized([_exact(p.weight) for p in measured])
     weights = {id(p): w for p, w in zip(measured, shares_w, strict=True)}
-    value = min(1.0, math.fsum(weights[id(p)] * value_of(p) for p in measured))
+    value = min(Fraction(1), sum((weights[id(p)] * value_of(p) for p in measured), Fraction(0)))
     burned = _burned(value, composite_target)
     shares_list = []
     for p in parts:
@@ -422,16 +444,20 @@ def weighted_composite(
             shares_list.append(PartShare(p.name, 0.0, None, None, None))
             continue
         w, v = weights[id(p)], value_of(p)
-        contribution = w * (1.0 - v) / (1.0 - composite_target) if composite_target < 1.0 else None
-        shares_list.append(PartShare(p.name, w, v, _burned(p.reliability, p.target), contribution))
+        contribution = float(w * (1 - v) / (1 - composite_target)) if composite_target < 1 else None
+        burned_own = _burned(_exact(p.reliability), _exact(p.target))
+        shares_list.append(PartShare(p.name, float(w), float(v), burned_own, contribution))
+    remaining = (
+        float(1 - (1 - value) / (1 - composite_target)) if composite_target < 1 else 1.0 - burned
+    )
     return WeightedComposite(
         aggregation=aggregation,
-        target=composite_target,
-        value=value,
-        error_budget=1.0 - composite_target,
+        target=float(composite_target),
+        value=float(value),
+        error_budget=float(1 - composite_target),
         budget_burned=burned,
-        budget_remaining=1.0 - burned,
-        coverage=coverage,
+        budget_remaining=remaining,
+        coverage=float(coverage),
         parts=tuple(shares_list),
     )
 
