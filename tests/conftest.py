@@ -14,6 +14,7 @@ import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -119,3 +120,57 @@ def examples_dir() -> Path:
             [sys.executable, str(EXAMPLES / "generate_data.py"), "--out", str(data)], check=True
         )
     return EXAMPLES
+
+
+JSON_DOC = Path(__file__).resolve().parents[1] / "docs" / "json.md"
+
+
+@pytest.fixture(scope="session")
+def json_schemas() -> dict[str, list[str]]:
+    """The JSON documents listed in docs/json.md: schema id -> its top-level fields.
+
+    A row of the table there reads ``| `slm.x/v1` | who prints it | `schema`, `a`, ... |``;
+    a field written ``a?`` is present in some documents of the type only."""
+    import re
+
+    schemas: dict[str, list[str]] = {}
+    for line in JSON_DOC.read_text(encoding="utf-8").splitlines():
+        m = re.match(r"^\| `(slm\.[a-z-]+/v[0-9]+)` \|[^|]*\|([^|]*)\|", line)
+        if m:
+            assert m.group(1) not in schemas, f"docs/json.md lists {m.group(1)} twice"
+            schemas[m.group(1)] = re.findall(r"`([a-z_0-9]+\??)`", m.group(2))
+    return schemas
+
+
+@pytest.fixture(scope="session")
+def check_document(json_schemas: dict[str, list[str]]) -> Any:
+    """``check_document(doc, schema)``: ``doc`` follows docs/json.md as ``schema`` (an
+    object, ``schema`` first, exactly the documented top-level fields, lists in ``items``,
+    no percent field without ``_percent`` in its name)."""
+
+    def check(doc: Any, schema: str) -> None:
+        assert isinstance(doc, dict), f"{schema}: a top-level object, not {type(doc).__name__}"
+        assert next(iter(doc)) == "schema" and doc["schema"] == schema, doc.get("schema")
+        assert schema in json_schemas, f"{schema} is not listed in docs/json.md"
+        fields = json_schemas[schema]
+        required = {f for f in fields if not f.endswith("?")}
+        allowed = required | {f.rstrip("?") for f in fields}
+        assert required <= set(doc) <= allowed, (schema, sorted(doc), fields)
+        if "items" in allowed:
+            assert isinstance(doc["items"], list)
+        _no_percent_names(doc, schema)
+
+    return check
+
+
+def _no_percent_names(value: Any, where: str) -> None:
+    """Keys that say percent end in ``_percent``; ``_pp`` (percentage points) is gone."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if isinstance(key, str):
+                assert not key.endswith("_pp") and not key.endswith("_pct"), (where, key)
+                assert "percent" not in key or key.endswith("_percent"), (where, key)
+            _no_percent_names(item, f"{where}.{key}")
+    elif isinstance(value, list):
+        for item in value:
+            _no_percent_names(item, where)

@@ -82,12 +82,9 @@ async def _serve(probes: Sequence[Probe], store: Store, fmt: Format) -> Schedule
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
 
-    from slm.services.views import document
-
     def show(r: CheckResult) -> None:
         if fmt is Format.json:
-            # JSON Lines: one document per check, as it happens
-            sys.stdout.write(json.dumps(document("slm.probe-result/v1", _view(r))) + "\n")
+            sys.stdout.write(result_line(r))
             sys.stdout.flush()
         else:
             out.print(_line(r), markup=False, highlight=False)
@@ -113,6 +110,14 @@ def check(
     _print([result], fmt)
     if not result.success:
         raise typer.Exit(1)
+
+
+def result_line(r: CheckResult) -> str:
+    """One check as a line of JSON Lines (``slm probe run --format json``): the document
+    ``slm.probe-result/v1`` (docs/json.md) on one line."""
+    from slm.services.views import document
+
+    return json.dumps(document("slm.probe-result/v1", _view(r))) + "\n"
 
 
 def _view(r: CheckResult) -> dict[str, Any]:

@@ -171,7 +171,7 @@ class PushReceipt:
             "idempotency_key": self.idempotency_key,
             "sha256": self.sha256,
             "duplicate": self.duplicate,
-            "items": self.items,
+            "item_count": self.items,
             "series": list(self.series),
             "late_items": self.late_items,
             "out_of_order_items": self.out_of_order_items,
