@@ -156,7 +156,8 @@ def test_report_and_cli_show_each_group(file_specs: Path) -> None:
     assert r.returncode == 3, r.stderr  # the file without the column fails (a source error)
     assert "no column 'region' to group by" in r.stderr
     out = json.loads(r.stdout)
-    results = out["results"] if isinstance(out, dict) else out
+    assert out["schema"] == "slm.evaluate/v1"
+    results = out["items"]
     groups = [x.get("group") for x in results if x["slo"] == "by-region"]
     assert groups == [{"region": "eu"}, {"region": "us"}]
     r = subprocess.run(
