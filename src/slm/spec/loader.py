@@ -36,7 +36,7 @@ from slm.spec.workspace import (
     RawDocument,
     Workspace,
 )
-from slm.spec.yamlio import FieldPath, YamlDocument, parse_file
+from slm.spec.yamlio import FieldPath, YamlDocument, YamlFileError, parse_file, read_text
 
 SUFFIXES = (".yaml", ".yml")
 
@@ -148,7 +148,7 @@ def _files(
                 if f.is_file() and f.suffix in SUFFIXES and not _ignored(p, f)
             )
             out.append((p, [f for f in found if not excluded(f, p, exclude)]))
-        elif p.is_file():
+        elif p.exists() or p.is_symlink():  # a FIFO or a broken link: read_text says why
             out.append((None, [] if excluded(p, None, exclude) else [p]))
         else:
             ctx.problems.add(Problem(str(p), None, "", "", "", "no such file or directory"))
@@ -178,9 +178,9 @@ def _read(
     """The file's objects; ``None`` when a file found in a directory is not a spec file
     (no document looks like a spec): it is skipped, with a note in the workspace."""
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as e:
-        ctx.problems.add(Problem(str(path), None, "", "", "", f"cannot read file: {e}"))
+        text = read_text(path)
+    except YamlFileError as e:
+        ctx.problems.add(Problem(str(path), e.line, "", "", "", e.message))
         return []
     docs, errors = parse_file(str(path), text)
     if in_directory and not errors:

@@ -64,11 +64,15 @@ class Problems:
 
     items: list[Problem] = field(default_factory=list)
     warnings: list[Problem] = field(default_factory=list)
+    _seen: set[Problem] = field(default_factory=set, repr=False)
 
     def add(self, problem: Problem) -> None:
-        into = self.warnings if problem.is_warning else self.items
-        if problem not in into:
-            into.append(problem)
+        """Record ``problem`` once: a repeat (same place, same message) is dropped. The
+        check is a set lookup, so adding n problems costs O(n), not O(n²)."""
+        if problem in self._seen:
+            return
+        self._seen.add(problem)
+        (self.warnings if problem.is_warning else self.items).append(problem)
 
     def at(self, obj: SpecObject, field: FieldPath, message: str) -> None:
         self.add(obj.problem(field, message))

@@ -11,23 +11,56 @@ took 4 ms per SLO, libyaml about a tenth of that. Duplicate keys are errors, ``<
 merges are honoured, and recursive aliases are refused. ruamel still writes YAML
 (``dump_documents``); reading does not import it: ``_IMPLICIT`` below is its YAML 1.2
 resolver table (``tests/spec/test_yamlio.py`` checks that they agree).
+
+Work is bounded for any input (``YamlLimits``): a file larger than ``max_bytes`` is not
+read; before a document is composed, one streaming pass over libyaml's events counts its
+nodes as they would be after alias expansion, its aliases and its nesting depth, and a
+file over a limit is refused at the line where the limit is crossed. An alias bomb (a
+kilobyte of nested aliases that expands to billions of nodes) therefore costs a
+kilobyte's parse, not the expansion.
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
 import re
+import stat
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone, tzinfo
+from pathlib import Path
 from typing import Any
 
 import yaml
 from yaml._yaml import CParser
+from yaml.events import (
+    AliasEvent,
+    MappingEndEvent,
+    MappingStartEvent,
+    ScalarEvent,
+    SequenceEndEvent,
+    SequenceStartEvent,
+)
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 FieldPath = tuple[str | int, ...]
 
 _SEPARATOR = re.compile(r"^---(\s|$)")
+
+
+@dataclass(frozen=True)
+class YamlLimits:
+    """What one YAML file may hold. Each limit is far above any real spec file (the
+    bundled examples have at most a few hundred nodes per file) and low enough that
+    reading a file costs at most about a second and a few hundred megabytes."""
+
+    max_bytes: int = 4 * 1024 * 1024  # the file's size
+    max_nodes: int = 200_000  # scalars, sequences and mappings, counted after alias expansion
+    max_aliases: int = 10_000  # ``*name`` references
+    max_depth: int = 64  # nesting of sequences and mappings, after alias expansion
+
+
+LIMITS = YamlLimits()
 
 
 @dataclass(frozen=True)
@@ -161,12 +194,141 @@ class _Refused(Exception):
         self.message = message
 
 
-def parse_file(path: str, text: str) -> tuple[list[YamlDocument], list[YamlSyntaxError]]:
+class YamlFileError(Exception):
+    """A YAML file that cannot be read as text: missing, not a regular file, too large or
+    not UTF-8 (``line`` is where the size limit is crossed, when that is the reason)."""
+
+    def __init__(self, path: str, message: str, line: int | None = None):
+        super().__init__(message)
+        self.path = path
+        self.line = line
+        self.message = message
+
+
+def read_text(path: str | Path, limits: YamlLimits = LIMITS) -> str:
+    """The text of a YAML file, read only when it is a regular file of at most
+    ``limits.max_bytes`` (a device or a FIFO would never end)."""
+    p = Path(path)
+    try:
+        # O_NONBLOCK: opening a FIFO must not wait for a writer; it is refused below
+        fd = os.open(p, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+        with os.fdopen(fd, "rb") as f:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                raise YamlFileError(str(p), "cannot read file: not a regular file")
+            raw = f.read(limits.max_bytes + 1)
+    except OSError as e:
+        raise YamlFileError(str(p), f"cannot read file: {e.strerror or e}") from None
+    if len(raw) > limits.max_bytes:
+        line = raw.count(b"\n", 0, limits.max_bytes) + 1
+        raise YamlFileError(
+            str(p), f"file larger than the limit of {_size(limits.max_bytes)} for YAML files", line
+        )
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = raw.count(b"\n", 0, e.start) + 1
+        raise YamlFileError(str(p), "cannot read file: not UTF-8 text", line) from None
+
+
+def _size(n: int) -> str:
+    return f"{n // (1024 * 1024)} MiB" if n % (1024 * 1024) == 0 else f"{n} bytes"
+
+
+@dataclass
+class _Budget:
+    """What is left of a file's limits while its documents are measured one by one."""
+
+    limits: YamlLimits
+    nodes: int = 0
+    aliases: int = 0
+
+
+def _measure(chunk: str, budget: _Budget) -> None:
+    """Count the nodes a document expands to, its aliases and its depth from libyaml's
+    event stream, without composing it; ``_OverLimit`` at the event that crosses a limit.
+
+    An anchored node's expanded size and height are remembered by anchor name, so an
+    alias adds the size of what it stands for in constant time. Scanner errors are
+    ``yaml.MarkedYAMLError`` as from composing."""
+    lim = budget.limits
+    sizes: dict[str, tuple[int, int]] = {}  # anchor -> (expanded nodes, height)
+    # per open collection: [expanded nodes so far, tallest child's height, anchor]
+    stack: list[list[Any]] = [[0, 0, None]]
+    parser = CParser(chunk)
+    try:
+        while True:
+            event: Any = parser.get_event()  # the stubs know only the events' base class
+            if event is None:
+                break
+            kind = type(event)
+            if kind is ScalarEvent:
+                nodes, height = 1, 0
+                if event.anchor is not None:
+                    sizes[event.anchor] = (1, 0)
+            elif kind is MappingStartEvent or kind is SequenceStartEvent:
+                nodes, height = 1, 1
+            elif kind is MappingEndEvent or kind is SequenceEndEvent:
+                nodes, tallest, anchor = stack.pop()
+                _add(stack[-1], nodes, tallest + 1)
+                if anchor is not None:
+                    sizes[anchor] = (nodes, tallest + 1)
+                continue
+            elif kind is AliasEvent:
+                budget.aliases += 1
+                if budget.aliases > lim.max_aliases:
+                    raise _OverLimit(
+                        _line(event), f"more than {lim.max_aliases:,} aliases in one file"
+                    )
+                nodes, height = sizes.get(event.anchor, (1, 0))  # unknown: compose says why
+            else:
+                continue  # stream and document events
+            budget.nodes += nodes
+            if budget.nodes > lim.max_nodes:
+                expanded = " once aliases are expanded" if budget.aliases else ""
+                raise _OverLimit(
+                    _line(event), f"more than {lim.max_nodes:,} nodes in one file{expanded}"
+                )
+            if len(stack) - 1 + height > lim.max_depth:
+                raise _OverLimit(_line(event), f"nested deeper than {lim.max_depth} levels")
+            if kind is MappingStartEvent or kind is SequenceStartEvent:
+                stack.append([1, 0, event.anchor])
+            else:
+                _add(stack[-1], nodes, height)
+    finally:
+        parser.dispose()
+
+
+def _line(event: Any) -> int:
+    return event.start_mark.line if event.start_mark is not None else 0
+
+
+def _add(frame: list[Any], nodes: int, height: int) -> None:
+    frame[0] += nodes
+    frame[1] = max(frame[1], height)
+
+
+class _OverLimit(_Refused):
+    """A document over one of the file's ``YamlLimits``: the rest of the file is not read."""
+
+    def __init__(self, line: int, message: str):
+        super().__init__(line, f"invalid YAML: {message} (a limit of slm's YAML reader)")
+
+
+def parse_file(
+    path: str, text: str, limits: YamlLimits = LIMITS
+) -> tuple[list[YamlDocument], list[YamlSyntaxError]]:
     docs: list[YamlDocument] = []
     errors: list[YamlSyntaxError] = []
+    budget = _Budget(limits)
+    if len(text) > limits.max_bytes:  # text from elsewhere than read_text
+        line = text.count("\n", 0, limits.max_bytes) + 1
+        msg = f"file larger than the limit of {_size(limits.max_bytes)} for YAML files"
+        return [], [YamlSyntaxError(path, line, msg)]
     for offset, chunk in split_documents(text):
-        composer = _Composer(chunk)
+        composer: _Composer | None = None
         try:
+            _measure(chunk, budget)
+            composer = _Composer(chunk)
             node = composer.get_single_node()
             lines: dict[FieldPath, int] = {}
             data = _plain(node, (), offset, lines, ()) if node is not None else None
@@ -177,12 +339,15 @@ def parse_file(path: str, text: str) -> tuple[list[YamlDocument], list[YamlSynta
             continue
         except _Refused as e:
             errors.append(YamlSyntaxError(path, offset + e.line + 1, e.message))
+            if isinstance(e, _OverLimit):
+                break
             continue
         except (yaml.YAMLError, ValueError) as e:
             errors.append(YamlSyntaxError(path, offset + 1, f"invalid YAML: {e}"))
             continue
         finally:
-            composer.dispose()
+            if composer is not None:
+                composer.dispose()
         lines.setdefault((), offset + 1)
         docs.append(YamlDocument(path, offset + 1, chunk, data, lines))
     return docs, errors
