@@ -11,7 +11,16 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.table import Table
 
-from slm.cli.app import DbOpt, PathsArg, WorkspaceOpt, app, err, out, parse_instant
+from slm.cli.app import (
+    DbOpt,
+    PathsArg,
+    WorkspaceOpt,
+    app,
+    err,
+    out,
+    parse_duration_option,
+    parse_instant,
+)
 
 if TYPE_CHECKING:
     from slm.domain.alert_state import AlertSettings
@@ -80,7 +89,6 @@ def backtest(
 ) -> None:
     """Replay history through alert policies and compare them side by side."""
     from slm.cli.store import open_store
-    from slm.domain.durations import parse_duration
     from slm.services.backtest import (
         DEFAULT,
         backtest_view,
@@ -95,10 +103,7 @@ def backtest(
     t0, t1 = parse_instant(start, "--from"), parse_instant(end, "--to")
     if t1 <= t0:
         raise typer.BadParameter("must be after --from", param_hint="--to")
-    try:
-        bucket = parse_duration(step)
-    except ValueError as e:
-        raise typer.BadParameter(str(e), param_hint="--step") from None
+    bucket = parse_duration_option(step, "--step")
     ws = load_workspace(paths)
     unknown = sorted(set(slo or ()) - set(ws.slos))
     if unknown:

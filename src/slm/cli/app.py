@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated
 
@@ -88,6 +88,17 @@ WorkspaceOpt = Annotated[
         "--workspace", envvar="SLM_WORKSPACE", help="Workspace directory for the default store."
     ),
 ]
+
+
+def parse_duration_option(value: str, param: str, minimum: timedelta | None = None) -> timedelta:
+    """A duration option in slm's one grammar (``slm.domain.durations``): positive, at
+    most 100 years, at least ``minimum`` when given."""
+    from slm.domain.durations import parse_duration
+
+    try:
+        return parse_duration(value, minimum=minimum)
+    except ValueError as e:
+        raise typer.BadParameter(str(e), param_hint=param) from None
 
 
 def parse_instant(value: str | None, param: str = "--at") -> datetime:

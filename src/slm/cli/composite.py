@@ -11,7 +11,16 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from slm.cli.app import DbOpt, PathsArg, WorkspaceOpt, app, err, out, parse_instant
+from slm.cli.app import (
+    DbOpt,
+    PathsArg,
+    WorkspaceOpt,
+    app,
+    err,
+    out,
+    parse_duration_option,
+    parse_instant,
+)
 
 if TYPE_CHECKING:
     from slm.services.composite import ComponentRow, CompositeReport
@@ -23,17 +32,7 @@ class CompositeFormat(StrEnum):
 
 
 def parse_window(value: str) -> Any:
-    from slm.domain.durations import parse_duration
-
-    try:
-        d = parse_duration(value)
-    except ValueError:
-        d = None
-    if d is None or d.total_seconds() <= 0:
-        raise typer.BadParameter(
-            f"{value!r} is not a duration (e.g. 30d, 7d, 12h)", param_hint="--window"
-        )
-    return d
+    return parse_duration_option(value, "--window")
 
 
 @app.command()

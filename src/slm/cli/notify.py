@@ -5,7 +5,6 @@ from __future__ import annotations
 import signal
 import sys
 import threading
-from datetime import timedelta
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
@@ -13,7 +12,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from slm.cli.app import DbOpt, PathsArg, WorkspaceOpt, app, err, out
+from slm.cli.app import DbOpt, PathsArg, WorkspaceOpt, app, err, out, parse_duration_option
 
 notify_app = typer.Typer(
     help="Notifications: deliver the outbox, inspect the delivery log, send test messages.",
@@ -25,18 +24,6 @@ app.add_typer(notify_app, name="notify")
 class LogFormat(StrEnum):
     table = "table"
     json = "json"
-
-
-def _duration(text: str, param: str) -> timedelta:
-    from slm.domain.durations import parse_duration
-
-    try:
-        value = parse_duration(text)
-    except ValueError as e:
-        raise typer.BadParameter(str(e), param_hint=param) from None
-    if value <= timedelta(0):
-        raise typer.BadParameter("must be greater than 0", param_hint=param)
-    return value
 
 
 @notify_app.command("deliver")
@@ -59,9 +46,9 @@ def deliver(
     from slm.cli.store import open_store
     from slm.services.notifications import DeliveryReport, Dispatcher
 
-    poll_s = _duration(poll, "--poll").total_seconds()
+    poll_s = parse_duration_option(poll, "--poll").total_seconds()
     dispatcher = Dispatcher(
-        open_store(db, workspace), lease=_duration(lease, "--lease"), batch=batch
+        open_store(db, workspace), lease=parse_duration_option(lease, "--lease"), batch=batch
     )
     if once:
         total = DeliveryReport()

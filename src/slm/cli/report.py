@@ -10,7 +10,16 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from slm.cli.app import DbOpt, PathsArg, WorkspaceOpt, app, err, out, parse_instant
+from slm.cli.app import (
+    DbOpt,
+    PathsArg,
+    WorkspaceOpt,
+    app,
+    err,
+    out,
+    parse_duration_option,
+    parse_instant,
+)
 
 if TYPE_CHECKING:
     from slm.services.report import Report
@@ -24,14 +33,9 @@ class ReportFormat(StrEnum):
 
 
 def parse_windows(text: str) -> list[timedelta]:
-    from slm.domain.durations import parse_duration
-
     windows = []
     for part in text.split(","):
-        try:
-            w = parse_duration(part)
-        except ValueError as e:
-            raise typer.BadParameter(str(e), param_hint="--windows") from None
+        w = parse_duration_option(part, "--windows")
         if w < timedelta(minutes=1) or w % timedelta(minutes=1):
             raise typer.BadParameter(
                 f"{part.strip()!r}: windows must be whole minutes", param_hint="--windows"

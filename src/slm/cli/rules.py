@@ -9,7 +9,7 @@ from typing import Annotated, Literal
 
 import typer
 
-from slm.cli.app import PathsArg, app, err
+from slm.cli.app import PathsArg, app, err, parse_duration_option
 from slm.cli.output import OutputOpt, emit
 
 rules_app = typer.Typer(
@@ -52,14 +52,7 @@ def _labels(values: list[str]) -> dict[str, str]:
 
 
 def _period(value: str | None) -> timedelta | None:
-    from slm.domain.durations import parse_duration
-
-    if value is None:
-        return None
-    try:
-        return parse_duration(value)
-    except ValueError as e:
-        raise typer.BadParameter(str(e), param_hint="--period") from None
+    return None if value is None else parse_duration_option(value, "--period")
 
 
 @rules_app.command("generate")

@@ -15,7 +15,16 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from slm.cli.app import DbOpt, PathsArg, WorkspaceOpt, app, err, out, parse_instant
+from slm.cli.app import (
+    DbOpt,
+    PathsArg,
+    WorkspaceOpt,
+    app,
+    err,
+    out,
+    parse_duration_option,
+    parse_instant,
+)
 from slm.domain.errors import MissingExtraError, SlmError
 
 if TYPE_CHECKING:
@@ -27,15 +36,6 @@ log = logging.getLogger("slm.serve")
 
 RECOVER_WINDOW = timedelta(hours=1)
 """At start-up, alert transitions this far back without a notification are enqueued."""
-
-
-def _duration(value: str, param: str) -> timedelta:
-    from slm.domain.durations import parse_duration
-
-    try:
-        return parse_duration(value)
-    except ValueError as e:
-        raise typer.BadParameter(str(e), param_hint=param) from None
 
 
 INHERITED_SOCKET = "SLM_SERVE_SOCKET_FD"
@@ -161,6 +161,7 @@ def serve(
         from slm.api.limits import BodyLimits
     except ModuleNotFoundError as e:  # optional dependencies: slm[server]
         raise MissingExtraError("server", "slm serve", e.name or "fastapi") from e
+    from slm.domain.model import MIN_EVALUATION_INTERVAL
     from slm.services.ports import FixedClock, SystemClock
     from slm.services.probing import probes_of, run_scheduler
     from slm.services.record import save_specs
@@ -183,11 +184,11 @@ def serve(
     if not isinstance(level, int):
         raise typer.BadParameter(f"unknown log level {log_level!r}", param_hint="--log-level")
     settings = LoopSettings(
-        default_interval=_duration(interval, "--interval"),
-        source_timeout=_duration(source_timeout, "--source-timeout"),
-        retry_base=_duration(retry_base, "--retry-base"),
-        retry_max=_duration(retry_max, "--retry-max"),
-        future_tolerance=_duration(future_tolerance, "--future-tolerance"),
+        default_interval=parse_duration_option(interval, "--interval", MIN_EVALUATION_INTERVAL),
+        source_timeout=parse_duration_option(source_timeout, "--source-timeout"),
+        retry_base=parse_duration_option(retry_base, "--retry-base"),
+        retry_max=parse_duration_option(retry_max, "--retry-max"),
+        future_tolerance=parse_duration_option(future_tolerance, "--future-tolerance"),
     )
     clock: Clock
     if at is not None:

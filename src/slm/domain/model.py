@@ -15,6 +15,8 @@ from fractions import Fraction
 from functools import cached_property
 from typing import Any, Literal
 
+from slm.domain.durations import parse_duration
+
 
 @dataclass(frozen=True)
 class Origin:
@@ -218,6 +220,11 @@ class AlertPolicyRef:
     name: str
 
 
+EVALUATION_INTERVAL = "slm.dev/evaluation-interval"
+"""The SLO annotation giving how often ``slm serve`` evaluates it (a duration, >= 1s)."""
+MIN_EVALUATION_INTERVAL = timedelta(seconds=1)
+
+
 @dataclass(frozen=True)
 class SLO:
     name: str
@@ -238,6 +245,14 @@ class SLO:
 
     def indicator_for(self, objective: Objective) -> Indicator:
         return objective.indicator or self.indicator
+
+    def evaluation_interval(self, default: timedelta) -> timedelta:
+        """Its ``slm.dev/evaluation-interval``, else ``default``; ``ValueError`` when the
+        annotation is not a duration of at least 1s (and at most 100 years)."""
+        text = self.annotations.get(EVALUATION_INTERVAL)
+        if text is None:
+            return default
+        return parse_duration(text, minimum=MIN_EVALUATION_INTERVAL)
 
     @property
     def grouping(self) -> tuple[str, ...]:

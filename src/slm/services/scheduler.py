@@ -49,10 +49,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from slm.domain.durations import format_duration, parse_duration
+from slm.domain.durations import format_duration
 from slm.domain.errors import Problem, SlmError, SpecError
 from slm.domain.instants import EARLIEST, LATEST, range_text
-from slm.domain.model import SLO, DataSource, MetricQuery
+from slm.domain.model import EVALUATION_INTERVAL, SLO, DataSource, MetricQuery
 from slm.domain.results import ObjectiveResult
 from slm.domain.series import DEFAULT_STEP
 from slm.services.errors import HookStepsFailed
@@ -76,9 +76,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("slm.serve")
 
-INTERVAL_ANNOTATION = "slm.dev/evaluation-interval"
+INTERVAL_ANNOTATION = EVALUATION_INTERVAL
 DEFAULT_INTERVAL = timedelta(minutes=1)
-MIN_INTERVAL = timedelta(seconds=1)
 
 T = TypeVar("T")
 
@@ -97,17 +96,12 @@ class LoopSettings:
 
 
 def evaluation_intervals(ws: Workspace, default: timedelta) -> dict[str, timedelta]:
-    """Each SLO's interval; ``SpecError`` naming file, line and annotation when invalid."""
+    """Each SLO's interval; ``SpecError`` naming file, line and annotation when invalid
+    (``slm validate`` refuses these already; this guards a workspace built otherwise)."""
     intervals, problems = {}, []
     for name, slo in sorted(ws.slos.items()):
-        text = slo.annotations.get(INTERVAL_ANNOTATION)
-        if text is None:
-            intervals[name] = default
-            continue
         try:
-            value = parse_duration(text)
-            if value < MIN_INTERVAL:
-                raise ValueError(f"{text!r} is shorter than the minimum of 1s")
+            intervals[name] = slo.evaluation_interval(default)
         except ValueError as e:
             origin = slo.origin
             problems.append(
@@ -120,8 +114,6 @@ def evaluation_intervals(ws: Workspace, default: timedelta) -> dict[str, timedel
                     str(e),
                 )
             )
-            continue
-        intervals[name] = value
     if problems:
         raise SpecError(problems)
     return intervals

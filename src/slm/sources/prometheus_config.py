@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-from slm.domain.durations import parse_duration
+from slm.domain.durations import MAX_DURATION, parse_duration
 from slm.domain.errors import SourceError
 from slm.domain.model import DataSource
 
@@ -139,7 +139,9 @@ class _Reader:
         value = self.data.get(key)
         if value is None:
             return default
-        if isinstance(value, int | float) and not isinstance(value, bool) and value > 0:
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            if not 0 < value <= MAX_DURATION.total_seconds():  # also NaN and infinity
+                raise self.fail(key, "must be a positive number of seconds, at most 100 years")
             return float(value)
         try:
             return parse_duration(str(value)).total_seconds()

@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 from slm.domain.durations import format_duration
-from slm.domain.model import SLO, AlertCatalogue
+from slm.domain.errors import Problem
+from slm.domain.model import EVALUATION_INTERVAL, SLO, AlertCatalogue
 from slm.spec.context import MapContext
 from slm.spec.mapper.sloth import GROUPING_ANNOTATION
 from slm.spec.mapper.windows import window_length
@@ -24,6 +25,7 @@ def run_checks(ctx: MapContext) -> None:
     _condition_windows(ctx)
     _catalogue_windows(ctx)
     _grouped_sources(ctx)
+    _evaluation_intervals(ctx)
 
 
 def _grouped_sources(ctx: MapContext) -> None:
@@ -54,6 +56,31 @@ def _grouped_sources(ctx: MapContext) -> None:
                 "data, which has no labels to group by: use Prometheus, or File or SQL data "
                 "with a column per grouping label",
             )
+
+
+def _evaluation_intervals(ctx: MapContext) -> None:
+    """``slm.dev/evaluation-interval`` is read by ``slm serve``; a bad one is refused here,
+    so what validates also serves."""
+    for slo in ctx.workspace.slos.values():
+        try:
+            slo.evaluation_interval(timedelta(minutes=1))
+        except ValueError as e:
+            owner = ctx.owner("slo", slo.name)
+            field = ("metadata", "annotations", EVALUATION_INTERVAL)
+            if owner is not None:
+                ctx.problems.at(owner, field, str(e))
+            else:
+                origin = slo.origin
+                ctx.problems.add(
+                    Problem(
+                        origin.path if origin else "-",
+                        origin.line if origin else None,
+                        "SLO",
+                        slo.name,
+                        ".".join(field),
+                        str(e),
+                    )
+                )
 
 
 def _condition_windows(ctx: MapContext) -> None:

@@ -9,22 +9,25 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict
 from pydantic.alias_generators import to_camel
 
+from slm.domain.durations import parse_duration, parse_span
+
 _RFC1123 = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
-_SHORTHAND = re.compile(r"^[1-9][0-9]*[mhdwMQY]$")
-_SHORTHAND_V2 = re.compile(r"^[1-9][0-9]*[mhdw]$")
-_DURATION = re.compile(r"^(?:[0-9]+(?:ms|s|m|h|d|w))+$")
 
 
 class SpecModel(BaseModel):
     """Base of every spec model: unknown fields are errors; camelCase keys."""
 
-    model_config = ConfigDict(extra="forbid", alias_generator=to_camel, frozen=True)
+    model_config = ConfigDict(
+        extra="forbid", alias_generator=to_camel, frozen=True, allow_inf_nan=False
+    )
 
 
 class SnakeModel(BaseModel):
     """Base for formats with snake_case keys (Sloth ``prometheus/v1``)."""
 
-    model_config = ConfigDict(extra="forbid", populate_by_name=True, frozen=True)
+    model_config = ConfigDict(
+        extra="forbid", populate_by_name=True, frozen=True, allow_inf_nan=False
+    )
 
 
 def check_name(value: str) -> str:
@@ -39,22 +42,23 @@ def check_name(value: str) -> str:
 
 
 def check_shorthand(value: str) -> str:
-    if not _SHORTHAND.match(value):
-        raise ValueError(
-            f"invalid duration {value!r} (expected a number followed by m, h, d, w, M, Q or Y)"
-        )
+    parse_span(value, "mhdwMQY")
     return value
 
 
 def check_shorthand_v2(value: str) -> str:
-    if not _SHORTHAND_V2.match(value):
-        raise ValueError(f"invalid duration {value!r} (expected a number followed by m, h, d or w)")
+    parse_span(value, "mhdw")
     return value
 
 
 def check_duration(value: str) -> str:
-    if not _DURATION.match(value):
-        raise ValueError(f"invalid duration {value!r} (expected e.g. 5m, 1h, 28d, 1h30m)")
+    """A positive duration of at most 100 years (``slm.domain.durations``)."""
+    parse_duration(value)
+    return value
+
+
+def check_duration_or_zero(value: str) -> str:
+    parse_duration(value, allow_zero=True)
     return value
 
 
@@ -103,6 +107,7 @@ Name = Annotated[str, AfterValidator(check_name)]
 Shorthand = Annotated[str, AfterValidator(check_shorthand)]
 ShorthandV2 = Annotated[str, AfterValidator(check_shorthand_v2)]
 Duration = Annotated[str, AfterValidator(check_duration)]
+DurationOrZero = Annotated[str, AfterValidator(check_duration_or_zero)]
 SliceWindow = Annotated[str, BeforeValidator(minutes_if_number), AfterValidator(check_duration)]
 Ratio = Annotated[float, AfterValidator(check_ratio)]
 Percent = Annotated[float, AfterValidator(check_percent)]

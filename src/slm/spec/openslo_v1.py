@@ -12,6 +12,7 @@ from slm.spec.common import (
     BudgetingMethodName,
     ConnectionDetails,
     Duration,
+    DurationOrZero,
     Free,
     Name,
     Operator,
@@ -143,7 +144,7 @@ class ConditionBody(SpecModel):
     op: Operator
     threshold: float
     lookback_window: Duration
-    alert_after: Duration = "0m"
+    alert_after: DurationOrZero = "0m"
 
 
 class AlertConditionSpec(SpecModel):

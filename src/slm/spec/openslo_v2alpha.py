@@ -18,6 +18,7 @@ from slm.spec.common import (
     BudgetingMethodName,
     ConnectionDetails,
     Duration,
+    DurationOrZero,
     Free,
     Name,
     Operator,
@@ -123,7 +124,7 @@ class ConditionBody(SpecModel):
     op: Operator | None = None
     threshold: float
     lookback_window: Duration
-    alert_after: Duration = "0m"
+    alert_after: DurationOrZero = "0m"
 
 
 class AlertConditionSpec(SpecModel):

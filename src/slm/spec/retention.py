@@ -27,31 +27,31 @@ spec:
 
 from __future__ import annotations
 
-import re
 from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BeforeValidator, Field, model_validator
 
-from slm.domain.durations import parse_duration
+from slm.domain.durations import parse_duration, parse_span
 from slm.domain.retention import Keep, LegalHold, RetentionPolicy, Selector, Tier, tier_problems
 from slm.spec.common import Duration, Name, SpecModel
 from slm.spec.context import MapContext, origin_of
 from slm.spec.problems import SpecObject
 from slm.spec.slm_v1 import Envelope
 
-_KEEP = re.compile(r"^([1-9][0-9]*)(m|h|d|w|M|y|Y)$")
 _MONTHS = {"M": 1, "y": 12, "Y": 12}
 
 
 def parse_keep(text: str) -> Keep:
-    match = _KEEP.match(text.strip())
-    if not match:
+    try:
+        n, unit = parse_span(text, "mhdwMyY")
+    except ValueError as e:
+        if str(e).startswith("duration "):  # zero, or longer than 100 years
+            raise ValueError(f"retention length {str(e).removeprefix('duration ')}") from None
         raise ValueError(
             f"invalid retention length {text!r} (expected a number and m, h, d, w, M or y, "
             "e.g. 35d, 13M, 7y)"
-        )
-    n, unit = int(match.group(1)), match.group(2)
+        ) from None
     if unit in _MONTHS:
         return Keep(months=n * _MONTHS[unit])
     return Keep(duration=parse_duration(f"{n}{unit}"))

@@ -14,6 +14,7 @@ from typing import Any, Literal
 
 from pydantic import Field
 
+from slm.domain.durations import MAX_DURATION
 from slm.spec.common import SnakeModel, StrMap
 from slm.spec.registry import SLO_GENERATOR_API, SLO_GENERATOR_CONFIG
 
@@ -52,7 +53,7 @@ class Step(SnakeModel):
     alert: bool = False
     message_alert: str | None = None
     message_ok: str | None = None
-    window: int = Field(gt=0)  # seconds
+    window: int = Field(gt=0, le=int(MAX_DURATION.total_seconds()))  # seconds
 
 
 class Policy(SnakeModel):

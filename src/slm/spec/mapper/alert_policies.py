@@ -4,7 +4,6 @@ inline or referenced, and the policies an SLO names."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from slm.domain.durations import parse_duration
@@ -23,10 +22,6 @@ TARGET_BY_NAME = (
 )
 
 
-def _duration_or_zero(text: str) -> timedelta:
-    return timedelta(0) if text.strip("0msdhw") == "" else parse_duration(text)
-
-
 def _condition(
     obj: SpecObject, name: str, display: str, spec: v1.AlertConditionSpec | v2.AlertConditionSpec
 ) -> AlertCondition:
@@ -37,7 +32,7 @@ def _condition(
         op=c.op,
         threshold=c.threshold,
         lookback_window=parse_duration(c.lookback_window),
-        alert_after=_duration_or_zero(c.alert_after),
+        alert_after=parse_duration(c.alert_after, allow_zero=True),
         display_name=display,
         description=spec.description or "",
         origin=origin_of(obj, str(obj.data.get("apiVersion", "")), "AlertCondition"),

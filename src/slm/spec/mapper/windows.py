@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from slm.domain.durations import parse_span
 from slm.domain.model import CalendarUnit, CalendarWindow, RollingWindow, Window
 from slm.spec.context import MapContext
 from slm.spec.problems import SpecObject
@@ -86,7 +87,11 @@ def map_window(
     ctx: MapContext,
 ) -> Window | None:
     """An OpenSLO ``timeWindow`` item (v1 and v2alpha) -> rolling or calendar window."""
-    count, unit = int(duration[:-1]), duration[-1]
+    try:
+        count, unit = parse_span(duration)
+    except ValueError as e:  # the models check it; this keeps the mapper safe on its own
+        ctx.problems.at(obj, (*field, "duration"), str(e))
+        return None
     if cal is not None:
         if is_rolling:
             ctx.problems.at(obj, (*field, "isRolling"), "a calendar window cannot be rolling")
