@@ -326,7 +326,9 @@ def test_a_ratio_timeslices_clause_in_a_statement(tmp_path: Path) -> None:
     assert (downtime.figures.downtime_minutes, downtime.figures.excluded_downtime_minutes) == (5, 5)
 
 
-def test_time_slices_of_part_of_a_minute_cannot_back_a_clause(tmp_path: Path) -> None:
+def test_time_slices_of_part_of_a_minute_are_refused_at_the_slo(tmp_path: Path) -> None:
+    """Measurements are counted per minute, so a 30s slice has no data to count from: the
+    SLO is refused where the slice is written (before, only a clause on it was)."""
     (tmp_path / "specs.yaml").write_text(
         SPECS.replace("timeSliceWindow: 5m", "timeSliceWindow: 30s"), encoding="utf-8"
     )
@@ -334,6 +336,7 @@ def test_time_slices_of_part_of_a_minute_cannot_back_a_clause(tmp_path: Path) ->
         load_workspace([tmp_path])
     problems = [f"{p.kind}/{p.name}: {p.field}: {p.message}" for p in e.value.problems]
     assert problems == [
-        "Agreement/api-sla: spec.clauses[0].slo: SLO 'api-slices' has 30s time slices; a "
-        "clause counts whole minutes, so they must be a whole number of minutes"
+        "SLO/api-slices: spec.objectives[0].timeSliceWindow: 30s is not a whole number of 1m "
+        "buckets: measurements are counted per 1m, so a time slice is a multiple of 1m "
+        "(e.g. 1m, 5m)"
     ]

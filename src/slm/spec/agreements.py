@@ -66,13 +66,25 @@ def _decimal_text(value: Any) -> Any:
     return value
 
 
-def _check_decimal(value: str) -> Decimal:
+_MAX_DIGITS = 15  # money and percents: far beyond any fee, small enough for exact sums
+
+
+def _check_decimal(value: Any) -> Decimal:
+    """A finite number of at most 15 digits before the point (``true``, a list, a mapping
+    or ``null`` are not numbers; neither is ``1e999999``)."""
+    if not isinstance(value, str):
+        raise ValueError("must be a number, e.g. 99.9 or \"20000.00\"")
+    text = value.strip()
+    if len(text) > 64:
+        raise ValueError(f"{text[:20]!r}... is not a number (longer than 64 characters)")
     try:
-        d = Decimal(value.strip())
+        d = Decimal(text)
     except InvalidOperation:
         raise ValueError(f"{value!r} is not a number") from None
     if not d.is_finite():
         raise ValueError(f"{value!r} is not a finite number")
+    if d and d.adjusted() >= _MAX_DIGITS:
+        raise ValueError(f"{value!r} is too large (at most {_MAX_DIGITS} digits before the point)")
     return d
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from slm.domain.agreement import Agreement
 from slm.domain.durations import format_duration
 from slm.domain.errors import Problem
 from slm.domain.model import EVALUATION_INTERVAL, SLO, AlertCatalogue
@@ -15,6 +16,7 @@ from slm.spec.slm_v1 import API_VERSION as SLM_V1
 
 CATALOGUE_KEY = (SLM_V1, "AlertWindowCatalogue")
 SLOTH_WINDOWS_KEY = ("sloth.slok.dev/v1", "AlertWindows")
+AGREEMENT_KEY = (SLM_V1, "Agreement")
 
 
 GROUPABLE = ("prometheus", "file", "sql")
@@ -26,6 +28,54 @@ def run_checks(ctx: MapContext) -> None:
     _catalogue_windows(ctx)
     _grouped_sources(ctx)
     _evaluation_intervals(ctx)
+    _underpins_cycles(ctx)
+
+
+def _underpins_cycles(ctx: MapContext) -> None:
+    """``underpins`` goes down from an SLA to the OLAs and UCs under it; a cycle (an SLA
+    that underpins its own OLA) has no bottom, and is refused at every agreement on it."""
+    agreements: dict[str, Agreement] = ctx.workspace.objects.get(AGREEMENT_KEY, {})
+    graph = {name: [n for n in a.underpins if n in agreements] for name, a in agreements.items()}
+    for cycle in find_cycles(graph):
+        shown = " -> ".join([*cycle, cycle[0]])
+        for name, nxt in zip(cycle, [*cycle[1:], cycle[0]], strict=True):
+            owner = ctx.owner(AGREEMENT_KEY[0] + "/" + AGREEMENT_KEY[1], name)
+            if owner is not None:
+                i = list(agreements[name].underpins).index(nxt)
+                ctx.problems.at(owner, ("spec", "underpins", i), f"an underpins cycle: {shown}")
+
+
+def find_cycles(graph: dict[str, list[str]]) -> list[list[str]]:
+    """A cycle through each back edge of a depth-first search (so every node on some cycle
+    is found on one), each starting at its smallest name; iterative, so a long chain costs
+    no recursion."""
+    state: dict[str, int] = {}  # 1: on the current path, 2: done
+    found: dict[tuple[str, ...], list[str]] = {}
+    for root in sorted(graph):
+        if root in state:
+            continue
+        path: list[str] = []
+        stack: list[tuple[str, int]] = [(root, 0)]
+        while stack:
+            node, i = stack.pop()
+            if i == 0:
+                state[node] = 1
+                path.append(node)
+            succ = graph.get(node, [])
+            if i < len(succ):
+                stack.append((node, i + 1))
+                nxt = succ[i]
+                if state.get(nxt) == 1:
+                    cycle = path[path.index(nxt) :]
+                    k = cycle.index(min(cycle))
+                    rotated = cycle[k:] + cycle[:k]
+                    found.setdefault(tuple(rotated), rotated)
+                elif nxt not in state:
+                    stack.append((nxt, 0))
+            else:
+                state[node] = 2
+                path.pop()
+    return list(found.values())
 
 
 def _grouped_sources(ctx: MapContext) -> None:

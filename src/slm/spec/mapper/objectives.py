@@ -6,8 +6,9 @@ from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Protocol
 
-from slm.domain.durations import parse_duration
+from slm.domain.durations import format_duration, parse_duration
 from slm.domain.model import SLO, BudgetingMethod, Indicator, Objective, Window
+from slm.domain.series import DEFAULT_STEP
 from slm.spec.context import MapContext, origin_of
 from slm.spec.problems import SpecObject
 from slm.spec.yamlio import FieldPath
@@ -88,6 +89,25 @@ def _objective_rules(
             obj,
             (*f, "timeSliceWindow"),
             f"required field missing (budgetingMethod is {method.value})",
+        )
+    if slice_window is not None:
+        _slice_fits_buckets(obj, (*f, "timeSliceWindow"), slice_window, ctx)
+
+
+def _slice_fits_buckets(obj: SpecObject, f: FieldPath, text: str, ctx: MapContext) -> None:
+    """A time slice is whole buckets: every source is read in buckets of ``DEFAULT_STEP``
+    (1 minute), so a finer or ragged slice has no data to be counted from."""
+    try:
+        width = parse_duration(text)
+    except ValueError:
+        return  # the model reported it
+    if width % DEFAULT_STEP:
+        step = format_duration(DEFAULT_STEP)
+        ctx.problems.at(
+            obj,
+            f,
+            f"{text} is not a whole number of {step} buckets: measurements are counted per "
+            f"{step}, so a time slice is a multiple of {step} (e.g. 1m, 5m)",
         )
 
 
