@@ -3,14 +3,18 @@ subtracted twice, pending exclusions do not count, business-hours-only clauses, 
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from fractions import Fraction
 
 import numpy as np
+import pytest
 
 from slm.domain.business_calendar import BusinessCalendar, parse_hour_range
-from slm.domain.exclusions import Exclusion
+from slm.domain.errors import SpecError
+from slm.domain.exclusions import MAX_OCCURRENCES, Exclusion
 from slm.domain.intervals import mask
+from slm.domain.model import Origin
 from slm.domain.series import EventSeries
 from slm.domain.statement import (
     DowntimeRule,
@@ -155,6 +159,30 @@ def test_a_weekly_rrule_keeps_local_time_across_dst() -> None:
         datetime(2026, 11, 1, 2, tzinfo=UTC),
     ]
     assert all(e - s == timedelta(hours=1) for s, e in spans)
+
+
+def test_expanding_a_rule_stops_past_the_occurrence_limit() -> None:
+    """A rule validate would refuse (a workspace built otherwise): a statement period stops
+    at MAX_OCCURRENCES with a located error, instead of expanding 44,640 minutes."""
+    ex = Exclusion(
+        name="every-minute",
+        category="scheduled-maintenance",
+        start=datetime(2026, 10, 1),
+        duration=timedelta(minutes=1),
+        time_zone="UTC",
+        services=("s",),
+        rrule="FREQ=MINUTELY",
+        approval="approved",
+        origin=Origin("ex.yaml", 7),
+    )
+    hourly = replace(ex, rrule="FREQ=HOURLY")
+    october = (datetime(2026, 10, 1, tzinfo=UTC), datetime(2026, 11, 1, tzinfo=UTC))
+    assert len(hourly.occurrences(*october)) == 31 * 24
+    with pytest.raises(SpecError) as e:
+        ex.occurrences(*october)
+    [problem] = e.value.problems
+    assert (problem.path, problem.line, problem.field) == ("ex.yaml", 7, "spec.rrule")
+    assert problem.message.startswith(f"more than {MAX_OCCURRENCES:,} occurrences")
 
 
 def test_an_exclusion_applies_to_its_services_and_agreements() -> None:

@@ -234,6 +234,48 @@ spec:
             id="bad-rrule",
         ),
         pytest.param(
+            "FREQ=WEEKLY;BYDAY=SU",
+            "FREQ=SECONDLY",
+            "10: Exclusion/ex: spec.rrule: invalid RRULE 'FREQ=SECONDLY': FREQ=SECONDLY is "
+            "finer than the minutes slm counts",
+            id="rrule-secondly",
+        ),
+        pytest.param(
+            "FREQ=WEEKLY;BYDAY=SU",
+            "FREQ=MINUTELY;BYSECOND=0,30",
+            "10: Exclusion/ex: spec.rrule: invalid RRULE 'FREQ=MINUTELY;BYSECOND=0,30': "
+            "BYSECOND is finer",
+            id="rrule-bysecond",
+        ),
+        pytest.param(
+            "FREQ=WEEKLY;BYDAY=SU",
+            "FREQ=HOURLY;INTERVAL=0",
+            "10: Exclusion/ex: spec.rrule: invalid RRULE 'FREQ=HOURLY;INTERVAL=0': INTERVAL must "
+            "be a whole number of at least 1",
+            id="rrule-interval-0",
+        ),
+        pytest.param(
+            "FREQ=WEEKLY;BYDAY=SU",
+            "FREQ=MINUTELY",
+            "10: Exclusion/ex: spec.rrule: invalid RRULE 'FREQ=MINUTELY': more than 10,000 "
+            "occurrences in a year",
+            id="rrule-too-many",
+        ),
+        pytest.param(
+            "FREQ=WEEKLY;BYDAY=SU",
+            "FREQ=MINUTELY;BYMONTH=2;BYMONTHDAY=30",
+            "10: Exclusion/ex: spec.rrule: invalid RRULE 'FREQ=MINUTELY;BYMONTH=2;BYMONTHDAY=30':"
+            " the rule has no occurrence",
+            id="rrule-never",
+        ),
+        pytest.param(
+            "FREQ=WEEKLY;BYDAY=SU",
+            "FREQ=DAILY;INTERVAL=7;BYDAY=MO",  # every 7 days from a Sunday: never a Monday
+            "10: Exclusion/ex: spec.rrule: invalid RRULE 'FREQ=DAILY;INTERVAL=7;BYDAY=MO': the "
+            "rule has no occurrence",
+            id="rrule-never-by-phase",
+        ),
+        pytest.param(
             "category: scheduled-maintenance",
             "category: holiday",
             "6: Exclusion/ex: spec.category: must be one of scheduled-maintenance",

@@ -41,12 +41,20 @@ def minutes_in(start: datetime, end: datetime) -> int:
 def mask(spans: Iterable[Span], start: datetime, n: int) -> BoolArray:
     """``True`` for each minute of ``[start, start + n min)`` whose start lies in a span."""
     out = np.zeros(n, dtype=np.bool_)
-    for s, e in spans:
-        i = max(0, -(-(s - start) // MINUTE))  # ceil: first minute starting at or after s
-        j = min(n, -(-(e - start) // MINUTE))
+    for span in spans:
+        i, j = minute_range(span, start, n)
         if j > i:
             out[i:j] = True
     return out
+
+
+def minute_range(span: Span, start: datetime, n: int) -> tuple[int, int]:
+    """Indices ``[i, j)`` of the minutes of ``[start, start + n min)`` whose start lies in
+    ``span`` (``j <= i`` when none does)."""
+    s, e = span
+    i = max(0, -(-(s - start) // MINUTE))  # ceil: first minute starting at or after s
+    j = min(n, -(-(e - start) // MINUTE))
+    return int(i), int(j)
 
 
 def runs(flags: BoolArray, start: datetime) -> list[Span]:

@@ -45,7 +45,7 @@ from slm.domain.business_calendar import (
 )
 from slm.domain.credits import tier_problems
 from slm.domain.durations import parse_duration
-from slm.domain.exclusions import Exclusion, rrule_of
+from slm.domain.exclusions import Exclusion, check_rrule
 from slm.spec.common import Duration, SpecModel
 from slm.spec.context import MapContext, origin_of
 from slm.spec.currency import is_currency, minor_units
@@ -370,7 +370,7 @@ def map_exclusion(obj: SpecObject, model: ExclusionModel, ctx: MapContext) -> li
         duration = parse_duration(spec.duration)
     if spec.rrule is not None:
         try:
-            rrule_of(spec.rrule, start)
+            check_rrule(spec.rrule, start)
         except ValueError as e:
             m.problem(("spec", "rrule"), f"invalid RRULE {spec.rrule!r}: {e}")
     for i, service in enumerate(spec.services):
