@@ -26,9 +26,30 @@ def connection_problems(datasources: Iterable[DataSource]) -> list[str]:
                     config_for(ds, {}, read_files=False)
                 case "sql":
                     _check_sql(ds)
+                case "file":
+                    _check_file(ds)
         except SourceError as e:
             problems.append(str(e))
     return problems
+
+
+def _check_file(ds: DataSource) -> None:
+    """A path that exists must be a regular file of bounded size (a missing one may be
+    written before evaluation: it is not an error here)."""
+    from pathlib import Path
+
+    from slm.sources.files import measurement_file
+
+    path = ds.connection_details.get("path")
+    if not isinstance(path, str) or not path:
+        return
+    p = Path(ds.base_dir) / path
+    if not (p.exists() or p.is_symlink()):
+        return
+    try:
+        measurement_file(p)
+    except SourceError as e:
+        raise SourceError(f"{where_of(ds)}: spec.connectionDetails.path: {e}") from None
 
 
 def _check_sql(ds: DataSource) -> None:

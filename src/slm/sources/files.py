@@ -6,10 +6,16 @@ An OpenSLO DataSource of ``type: File`` names the file in ``connectionDetails.pa
 format is described in ``slm.sources.tabular``. Each file is parsed once per
 ``FileCache`` (the factory shares one between all the SLOs it serves) and parsed again
 only when its size or modification time changes.
+
+Only a regular file of at most ``MAX_FILE_BYTES`` is read: a directory, a symlink loop, a
+device (``/dev/zero`` never ends, ``/dev/urandom`` never parses) or a FIFO is refused
+before it is opened, by ``slm validate`` as by evaluation.
 """
 
 from __future__ import annotations
 
+import os
+import stat as stat_mode
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -21,6 +27,34 @@ from slm.domain.series import Buckets
 from slm.sources.table import MeasurementTable
 
 _Key = tuple[int, int]  # (size, mtime_ns)
+
+MAX_FILE_BYTES = 1024**3
+"""The largest measurement file read: 1 GiB (a year of minutes for 1,000 series in
+Parquet is far below)."""
+
+
+def measurement_file(path: Path) -> tuple[Path, os.stat_result]:
+    """``path`` resolved, with its status; ``SourceError`` unless it is a regular file of
+    at most ``MAX_FILE_BYTES``."""
+    try:
+        resolved = path.resolve()
+        st = resolved.stat()
+    except (OSError, RuntimeError) as e:  # RuntimeError: a symlink loop (Python 3.11)
+        why = e.strerror if isinstance(e, OSError) and e.strerror else "a symlink loop"
+        raise SourceError(f"{path}: cannot read the measurement file: {why}") from e
+    if stat_mode.S_ISDIR(st.st_mode):
+        raise SourceError(f"{resolved}: cannot read the measurement file: it is a directory")
+    if not stat_mode.S_ISREG(st.st_mode):
+        raise SourceError(
+            f"{resolved}: cannot read the measurement file: not a regular file "
+            "(a device, FIFO or socket)"
+        )
+    if st.st_size > MAX_FILE_BYTES:
+        raise SourceError(
+            f"{resolved}: the measurement file is larger than the limit of "
+            f"{MAX_FILE_BYTES // 1024**3} GiB"
+        )
+    return resolved, st
 
 
 def _read_tabular(path: Path) -> MeasurementTable:
@@ -39,11 +73,7 @@ class FileCache:
         self.parses = 0  # how many times a file was actually parsed
 
     def table(self, path: Path) -> MeasurementTable:
-        path = path.resolve()
-        try:
-            stat = path.stat()
-        except OSError as e:
-            raise SourceError(f"{path}: cannot read the measurement file: {e.strerror}") from e
+        path, stat = measurement_file(path)
         key = (stat.st_size, stat.st_mtime_ns)
         with self._lock:
             cached = self._tables.get(path)
