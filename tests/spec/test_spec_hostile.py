@@ -33,7 +33,7 @@ CASES = [
         "decimal-huge",
         SLA,
         'amount: "20000.00"',
-        "amount: \"1e999999\"",
+        'amount: "1e999999"',
         "23: Agreement/acme-checkout-sla: spec.fee.amount: '1e999999' is too large",
     ),
     (
@@ -174,7 +174,10 @@ def test_a_file_source_that_is_a_directory_or_a_symlink_loop_is_refused(
         (Path("/dev/zero"), "not a regular file"),
     ):
         ws = workspace(
-            tmp_path / f"ws-{target.name}", "shop/services.yaml", "../data/shop.parquet", str(target)
+            tmp_path / f"ws-{target.name}",
+            "shop/services.yaml",
+            "../data/shop.parquet",
+            str(target),
         )
         code, output = validate(ws, capsys, monkeypatch)
         assert code == 1, output
