@@ -73,7 +73,7 @@ def _check_decimal(value: Any) -> Decimal:
     """A finite number of at most 15 digits before the point (``true``, a list, a mapping
     or ``null`` are not numbers; neither is ``1e999999``)."""
     if not isinstance(value, str):
-        raise ValueError("must be a number, e.g. 99.9 or \"20000.00\"")
+        raise ValueError('must be a number, e.g. 99.9 or "20000.00"')
     text = value.strip()
     if len(text) > 64:
         raise ValueError(f"{text[:20]!r}... is not a number (longer than 64 characters)")
