@@ -56,7 +56,7 @@ def test_composite_table(examples_dir: Path) -> None:
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        pytest.param(["--window", "soon"], "is not a duration", id="bad-window"),
+        pytest.param(["--window", "soon"], "invalid duration 'soon'", id="bad-window"),
     ],
 )
 def test_composite_bad_options(examples_dir: Path, args: list[str], message: str) -> None:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import os
 import signal
+import socket
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -97,14 +97,67 @@ def test_a_file_that_disappears_or_is_corrupted_makes_only_its_slo_stale(
     assert "Traceback" not in log
 
 
+HUNG_SLO = """\
+apiVersion: openslo/v1
+kind: DataSource
+metadata:
+  name: silent
+spec:
+  type: Prometheus
+  connectionDetails:
+    url: {url}
+    timeout: 1h
+---
+apiVersion: openslo/v1
+kind: SLO
+metadata:
+  name: slow
+  annotations:
+    slm.dev/evaluation-interval: 1s
+spec:
+  service: api
+  indicator:
+    metadata:
+      name: slow-success
+    spec:
+      ratioMetric:
+        counter: true
+        good:
+          metricSource:
+            metricSourceRef: silent
+            type: Prometheus
+            spec:
+              query: good_total
+        total:
+          metricSource:
+            metricSourceRef: silent
+            type: Prometheus
+            spec:
+              query: requests_total
+  timeWindow:
+    - duration: 1d
+      isRolling: true
+  budgetingMethod: Occurrences
+  objectives:
+    - displayName: Requests succeed
+      target: 0.99
+"""
+
+
 def test_a_hung_source_times_out_without_holding_up_the_rest(
     tmp_path: Path, serve: type[ServerProcess]
 ) -> None:
     data = tmp_path / "data"
     data.mkdir()
     good_data(data / "b.csv")
-    os.mkfifo(data / "slow.csv")  # opening it blocks until someone writes: a hung source
-    ws = workspace(tmp_path, slow="../data/slow.csv", beta="../data/b.csv")
+    ws = workspace(tmp_path, beta="../data/b.csv")
+    # a Prometheus that takes the connection and never answers: a hung source (a FIFO
+    # used to play this part; File sources now refuse anything but regular files)
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(16)
+    port = silent.getsockname()[1]
+    (ws / "slow.yaml").write_text(HUNG_SLO.format(url=f"http://127.0.0.1:{port}"))
     server = serve([ws], tmp_path, "--at", AT, *FAST).start()
     hung = server.wait_for("/api/v1/slos/slow/status", lambda b: b["error"] is not None)
     assert hung["stale"] is True and "timed out after 1s" in hung["error"]
@@ -116,6 +169,7 @@ def test_a_hung_source_times_out_without_holding_up_the_rest(
     started = time.monotonic()
     assert server.stop(signal.SIGTERM) == 0  # the hung thread does not block shutdown
     assert time.monotonic() - started < 10
+    silent.close()
 
 
 def test_future_buckets_and_skew_between_series_are_reported(

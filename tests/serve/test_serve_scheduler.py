@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import random
 import threading
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -191,7 +192,15 @@ def test_intervals_come_from_the_annotation_or_the_default(tmp_path: Path) -> No
     assert evaluation_intervals(ws, timedelta(minutes=1)) == {NAME: timedelta(seconds=45)}
     other = tmp_path / "other"
     other.mkdir()
-    ws = load_workspace([store_workspace(other, interval="0s")])
+    with pytest.raises(SpecError) as e:  # slm validate refuses it (issue 11) ...
+        load_workspace([store_workspace(other, interval="0s")])
+    (problem,) = e.value.problems
+    assert problem.field == "metadata.annotations.slm.dev/evaluation-interval"
+    # ... and the scheduler still guards a workspace built otherwise
+    slo = ws.slos[NAME]
+    ws.slos[NAME] = replace(
+        slo, annotations={**slo.annotations, "slm.dev/evaluation-interval": "0s"}
+    )
     with pytest.raises(SpecError) as e:
         evaluation_intervals(ws, timedelta(minutes=1))
     (problem,) = e.value.problems
